@@ -1,0 +1,8 @@
+"""integration-monitor: health of the integrations a SaaS platform depends on."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("integration-monitor")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"

@@ -1,0 +1,1 @@
+"""One module per provider, and the small base they share."""

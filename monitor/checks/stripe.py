@@ -1,0 +1,154 @@
+"""Stripe: the official SDK, async over our capped httpx client, with its own retries off."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+import httpx
+import stripe
+from pydantic import SecretStr
+
+from monitor.checks.base import CheckFailed, InvalidResponse, Outcome, Reason
+from monitor.checks.transport import (
+    TRANSPORT_ERRORS,
+    failure_from_transport_error,
+    new_http_client,
+)
+
+PROVIDER = "the Stripe API"
+
+
+@dataclass(frozen=True)
+class StripeSettings:
+    """Which key to validate and, optionally, which customer must exist."""
+
+    secret_key: SecretStr | None = field(repr=False)
+    customer_id: str | None = None
+    api_url: str = "https://api.stripe.com"
+
+
+class MonitorHttpClient(stripe.HTTPClient):
+    """Stripe's documented extension point for custom HTTP clients, over our httpx client.
+
+    Going through our client gives the body cap and the one timeout policy every check shares.
+    """
+
+    name = "integration-monitor-httpx"
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        super().__init__()
+        self._client = client
+
+    async def request_async(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
+    ) -> tuple[bytes, int, Mapping[str, str]]:
+        """Send one request; transport errors become APIConnectionError with the cause kept."""
+        try:
+            response = await self._client.request(method, url, headers=headers, data=post_data)
+        except TRANSPORT_ERRORS as exc:
+            raise stripe.APIConnectionError(  # type: ignore[no-untyped-call]
+                f"request to {PROVIDER} failed"
+            ) from exc
+        return response.content, response.status_code, response.headers
+
+    def request(self, *args: Any, **kwargs: Any) -> NoReturn:
+        """The monitor is async only."""
+        raise NotImplementedError("use request_async")
+
+    async def close_async(self) -> None:
+        """The client belongs to the check, which closes it."""
+
+
+class StripeCheck:
+    """Retrieves the configured customer, or the balance when no customer is named."""
+
+    def __init__(self, settings: StripeSettings, timeout_seconds: float) -> None:
+        self._settings = settings
+        self._timeout = timeout_seconds
+
+    async def run(self) -> Outcome:
+        """Validate the key (and the customer) against Stripe."""
+        if self._settings.secret_key is None:
+            return Outcome.not_configured("Stripe is not configured: STRIPE_SECRET_KEY is not set")
+        async with new_http_client(self._timeout) as http:
+            client = stripe.StripeClient(
+                self._settings.secret_key.get_secret_value(),
+                base_addresses={"api": self._settings.api_url.rstrip("/")},
+                max_network_retries=0,
+                http_client=MonitorHttpClient(http),
+            )
+            try:
+                return await self._probe(client)
+            except stripe.StripeError as exc:
+                raise stripe_failure(exc) from None
+
+    async def _probe(self, client: stripe.StripeClient) -> Outcome:
+        customer_id = self._settings.customer_id
+        if customer_id:
+            return customer_outcome(
+                customer_id, await client.v1.customers.retrieve_async(customer_id)
+            )
+        balance = await client.v1.balance.retrieve_async()
+        livemode = _field(balance, "livemode")
+        if not isinstance(livemode, bool):
+            raise InvalidResponse(f"{PROVIDER} answered the balance request without livemode")
+        mode = "live" if livemode else "test"
+        return Outcome.connected(f"Stripe {mode}-mode API key is valid", {"livemode": livemode})
+
+
+def customer_outcome(customer_id: str, customer: Any) -> Outcome:
+    """A retrieved customer is healthy unless Stripe says it was deleted."""
+    if _field(customer, "id") != customer_id:
+        raise InvalidResponse(f"{PROVIDER} answered without customer {customer_id}")
+    if _field(customer, "deleted") is True:
+        raise CheckFailed(
+            Reason.NOT_FOUND,
+            f"Stripe customer {customer_id} has been deleted",
+            {"customer_id": customer_id},
+        )
+    details = {"customer_id": customer_id, "email": _field(customer, "email")}
+    return Outcome.connected(f"Stripe customer {customer_id} is retrievable", details)
+
+
+def _field(obj: Any, name: str) -> Any:
+    # StripeObject is not a dict (since stripe 15); to_dict() is its documented way to read one.
+    if isinstance(obj, stripe.StripeObject):
+        obj = obj.to_dict()
+    return obj.get(name) if isinstance(obj, Mapping) else None
+
+
+def stripe_failure(exc: stripe.StripeError) -> CheckFailed:
+    """Map one SDK exception to a failure, keeping Stripe's request id for support."""
+    if isinstance(exc, stripe.APIConnectionError):
+        cause = exc.__cause__
+        if cause is not None:
+            return failure_from_transport_error(cause, PROVIDER)
+        return CheckFailed(Reason.CONNECTION, f"could not connect to {PROVIDER}")
+    details = {"request_id": exc.request_id} if exc.request_id else {}
+    said = exc.user_message or "no message"
+    if isinstance(exc, stripe.APIError) and not _has_error_body(exc):
+        return InvalidResponse(
+            f"{PROVIDER} answered HTTP {exc.http_status} with a body that is not a Stripe answer",
+            details,
+        )
+    return CheckFailed(stripe_reason(exc), f"Stripe: {said}", details)
+
+
+def stripe_reason(exc: stripe.StripeError) -> Reason:
+    """The reason for an SDK exception class (and Stripe's error code where it matters)."""
+    if isinstance(exc, stripe.AuthenticationError):
+        return Reason.AUTH
+    if isinstance(exc, stripe.PermissionError):
+        return Reason.PERMISSION
+    if isinstance(exc, stripe.RateLimitError):
+        return Reason.RATE_LIMITED
+    if isinstance(exc, stripe.InvalidRequestError) and exc.code == "resource_missing":
+        return Reason.NOT_FOUND
+    return Reason.UPSTREAM_ERROR
+
+
+def _has_error_body(exc: stripe.StripeError) -> bool:
+    body = exc.json_body
+    return isinstance(body, Mapping) and isinstance(body.get("error"), Mapping)

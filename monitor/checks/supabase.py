@@ -1,0 +1,119 @@
+"""Database, Supabase mode: the supabase SDK's async client over our capped httpx client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import httpx
+from postgrest.exceptions import APIError
+from pydantic import SecretStr
+from supabase import AsyncClient, AsyncClientOptions
+
+from monitor.checks.base import CheckFailed, InvalidResponse, Outcome, Reason
+from monitor.checks.transport import (
+    TRANSPORT_ERRORS,
+    failure_from_transport_error,
+    new_http_client,
+    parse_json_body,
+)
+
+PROVIDER = "Supabase"
+_MISSING_TABLE_CODES = frozenset({"PGRST205", "42P01"})
+
+
+@dataclass(frozen=True)
+class SupabaseSettings:
+    """The project, its service-role key and, optionally, a table to read one row from."""
+
+    url: str | None
+    service_role_key: SecretStr | None = field(repr=False)
+    health_table: str | None = None
+
+
+class _LastStatus:
+    """Remembers the HTTP status of the last response; PostgREST errors do not carry it."""
+
+    def __init__(self) -> None:
+        self.code = 0
+
+    async def __call__(self, response: httpx.Response) -> None:
+        self.code = response.status_code
+
+
+class SupabaseCheck:
+    """Selects one row from the health table, or asks PostgREST for its root."""
+
+    def __init__(self, settings: SupabaseSettings, timeout_seconds: float) -> None:
+        self._settings = settings
+        self._timeout = timeout_seconds
+
+    async def run(self) -> Outcome:
+        """Reach the project's REST API with the service-role key."""
+        url, key = self._settings.url, self._settings.service_role_key
+        if not url or key is None:
+            return Outcome.not_configured(
+                "Supabase is not configured: SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are needed"
+            )
+        last_status = _LastStatus()
+        async with new_http_client(self._timeout, event_hooks={"response": [last_status]}) as http:
+            client = AsyncClient(url, key.get_secret_value(), options=_options(http))
+            try:
+                return await self._probe(client, http)
+            except APIError as exc:
+                raise postgrest_failure(
+                    exc, last_status.code, self._settings.health_table
+                ) from None
+            except TRANSPORT_ERRORS as exc:
+                raise failure_from_transport_error(exc, PROVIDER) from exc
+            except ValueError as exc:  # a 2xx body the SDK could not parse
+                raise InvalidResponse(f"{PROVIDER} answered with a body it never sends") from exc
+
+    async def _probe(self, client: AsyncClient, http: httpx.AsyncClient) -> Outcome:
+        table = self._settings.health_table
+        if table:
+            await client.table(table).select("*").limit(1).execute()
+            return Outcome.connected(f"Supabase answered a one-row select on {table}")
+        response = await http.get(f"{client.rest_url}/", headers=client.options.headers)
+        if response.status_code != 200:
+            body = parse_json_body(response, PROVIDER)
+            raise APIError(body if isinstance(body, dict) else {"message": str(body)})
+        parse_json_body(response, PROVIDER)
+        return Outcome.connected("Supabase REST API answered with the service-role key")
+
+
+def _options(http: httpx.AsyncClient) -> AsyncClientOptions:
+    # The monitor owns retries and sessions: one request per check, nothing kept between.
+    return AsyncClientOptions(
+        httpx_client=http,
+        postgrest_client_retry=False,
+        auto_refresh_token=False,
+        persist_session=False,
+    )
+
+
+def postgrest_failure(exc: APIError, http_status: int, table: str | None) -> CheckFailed:
+    """Map a PostgREST error (with the HTTP status seen) to a failure."""
+    if isinstance(exc.__cause__, ValueError) or exc.code == str(http_status):
+        # postgrest-py fills in the HTTP status as code when the body was not PostgREST JSON.
+        return InvalidResponse(
+            f"{PROVIDER} answered HTTP {http_status} with a body that is not JSON"
+        )
+    said = exc.message or "no message"
+    if exc.code in _MISSING_TABLE_CODES:
+        return CheckFailed(
+            Reason.NOT_FOUND, f"Supabase has no table {table!r}: {said}", {"code": exc.code}
+        )
+    details = {"code": exc.code} if exc.code else {}
+    return CheckFailed(_reason(http_status), f"Supabase: {said}", details)
+
+
+def _reason(http_status: int) -> Reason:
+    if http_status == 401:
+        return Reason.AUTH
+    if http_status == 403:
+        return Reason.PERMISSION
+    if http_status == 404:
+        return Reason.NOT_FOUND
+    if http_status == 429:
+        return Reason.RATE_LIMITED
+    return Reason.UPSTREAM_ERROR

@@ -1,0 +1,199 @@
+"""The HTTP client every HTTP check uses: bounded bodies, bounded decompression, no retries.
+
+A provider (or a proxy in front of it) can send a 50 MB body or a gzip bomb. httpx reads and
+inflates whatever arrives, so the cap lives in the transport: it inflates gzip/deflate itself,
+counts the bytes after decompression, and stops at the cap. What reaches httpx is plain bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import ssl
+import zlib
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from monitor import __version__
+from monitor.checks.base import CheckFailed, InvalidResponse, Reason
+
+MAX_BODY_BYTES = 1024 * 1024
+USER_AGENT = f"integration-monitor/{__version__}"
+
+
+class BodyTooLarge(Exception):
+    """The response body grew past the cap; nothing more was read."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"response body is larger than {limit} bytes")
+        self.limit = limit
+
+
+class UnsupportedEncoding(Exception):
+    """The server used a content encoding we never asked for."""
+
+
+def _inflater(encoding: str) -> zlib._Decompress | None:
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return zlib.decompressobj()
+    raise UnsupportedEncoding(f"unsupported content encoding {encoding!r}")
+
+
+class _CappedStream(httpx.AsyncByteStream):
+    def __init__(self, raw: httpx.AsyncByteStream, encoding: str, limit: int) -> None:
+        self._raw = raw
+        self._inflate = _inflater(encoding)
+        self._limit = limit
+        self._seen = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._raw:
+            yield self._count(self._decode(chunk))
+        if self._inflate is not None:
+            yield self._count(self._inflate.flush())
+
+    def _decode(self, chunk: bytes) -> bytes:
+        if self._inflate is None:
+            return chunk
+        # max_length bounds the memory one chunk may inflate to, whatever its ratio.
+        decoded = self._inflate.decompress(chunk, self._limit - self._seen + 1)
+        if self._inflate.unconsumed_tail:
+            raise BodyTooLarge(self._limit)
+        return decoded
+
+    def _count(self, data: bytes) -> bytes:
+        self._seen += len(data)
+        if self._seen > self._limit:
+            raise BodyTooLarge(self._limit)
+        return data
+
+    async def aclose(self) -> None:
+        await self._raw.aclose()
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Building a context loads the CA bundle (tens of ms); every check's client shares one.
+    return httpx.create_ssl_context()
+
+
+class CappedTransport(httpx.AsyncBaseTransport):
+    """An httpx transport whose response bodies never exceed `limit` bytes, decoded."""
+
+    def __init__(self, limit: int = MAX_BODY_BYTES, inner: httpx.AsyncBaseTransport | None = None):
+        self._limit = limit
+        self._inner = inner or httpx.AsyncHTTPTransport(verify=_tls_context(), retries=0)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers["Accept-Encoding"] = "gzip, deflate"
+        response = await self._inner.handle_async_request(request)
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        assert isinstance(response.stream, httpx.AsyncByteStream)  # noqa: S101 - async transport
+        try:
+            stream = _CappedStream(response.stream, encoding, self._limit)
+        except UnsupportedEncoding:
+            await response.aclose()
+            raise
+        headers = [(k, v) for k, v in response.headers.raw if k.lower() != b"content-encoding"]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            stream=stream,
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def new_http_client(timeout_seconds: float, **options: Any) -> httpx.AsyncClient:
+    """An AsyncClient for one check: capped bodies, our User-Agent, no redirects, no retries."""
+    return httpx.AsyncClient(
+        transport=CappedTransport(),
+        timeout=httpx.Timeout(timeout_seconds),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+        **options,
+    )
+
+
+@dataclass(frozen=True)
+class JsonReply:
+    """A provider's HTTP answer whose body parsed as JSON."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: Any
+
+
+async def get_json(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    provider: str,
+    headers: Mapping[str, str],
+    params: Mapping[str, str] | None = None,
+) -> JsonReply:
+    """GET `url` and parse its body as JSON.
+
+    Raises:
+        CheckFailed: the request failed (timeout, connection, certificate), or the body is too
+            large or not JSON (reason invalid_response).
+    """
+    try:
+        response = await client.get(url, headers=headers, params=params)
+    except TRANSPORT_ERRORS as exc:
+        raise failure_from_transport_error(exc, provider) from exc
+    return JsonReply(response.status_code, response.headers, parse_json_body(response, provider))
+
+
+def parse_json_body(response: httpx.Response, provider: str) -> Any:
+    """The response body as JSON, or InvalidResponse naming what came instead."""
+    try:
+        return json.loads(response.content)
+    except ValueError as exc:
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        raise InvalidResponse(
+            f"{provider} answered HTTP {response.status_code} with a body that is not JSON"
+            f" ({kind or 'no content type'})"
+        ) from exc
+
+
+def failure_from_transport_error(exc: BaseException, provider: str) -> CheckFailed:
+    """Turn what the HTTP stack raised into a failure with a reason and a plain sentence."""
+    if isinstance(exc, BodyTooLarge):
+        return InvalidResponse(f"{provider} sent a response body larger than {exc.limit} bytes")
+    if isinstance(exc, UnsupportedEncoding):
+        return InvalidResponse(f"{provider} answered with an {exc}")
+    if isinstance(exc, httpx.TimeoutException):
+        return CheckFailed(Reason.TIMEOUT, f"{provider} did not answer in time")
+    if _is_certificate_problem(exc):
+        return CheckFailed(Reason.CONNECTION, f"could not verify the TLS certificate of {provider}")
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return CheckFailed(
+            Reason.CONNECTION, f"{provider} closed the connection before a complete answer"
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return CheckFailed(Reason.CONNECTION, f"could not connect to {provider}")
+    return CheckFailed(Reason.CONNECTION, f"the connection to {provider} failed")
+
+
+def _is_certificate_problem(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(
+            seen
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+TRANSPORT_ERRORS = (httpx.HTTPError, BodyTooLarge, UnsupportedEncoding)

@@ -1,0 +1,131 @@
+"""WhatsApp Business: the Graph API lookup of the business account and its messaging health."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import SecretStr
+
+from monitor.checks.base import CheckFailed, InvalidResponse, Outcome, Reason
+from monitor.checks.transport import get_json, new_http_client
+
+PROVIDER = "the Meta Graph API"
+ACCOUNT_FIELDS = "id,name,account_review_status,health_status"
+
+# Graph error codes, branched on `code` rather than the HTTP status because Meta returns
+# most errors as 400 whatever their cause.
+# https://developers.facebook.com/docs/graph-api/guides/error-handling
+_RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80007, 80008, 130429})
+_REASON_BY_CODE = {
+    190: Reason.AUTH,
+    102: Reason.AUTH,
+    100: Reason.NOT_FOUND,
+    1: Reason.UPSTREAM_ERROR,
+    2: Reason.UPSTREAM_ERROR,
+}
+
+
+@dataclass(frozen=True)
+class WhatsAppSettings:
+    """Where and as whom to ask Meta about one WhatsApp Business Account."""
+
+    access_token: SecretStr | None = field(repr=False)
+    business_account_id: str | None
+    graph_api_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v25.0"
+
+
+class WhatsAppCheck:
+    """Looks up the WABA and reads its `health_status`."""
+
+    def __init__(self, settings: WhatsAppSettings, timeout_seconds: float) -> None:
+        self._settings = settings
+        self._timeout = timeout_seconds
+
+    async def run(self) -> Outcome:
+        """Fetch the account and judge whether it can send messages."""
+        token, account_id = self._settings.access_token, self._settings.business_account_id
+        if token is None or not account_id:
+            missing = "WHATSAPP_ACCESS_TOKEN" if token is None else "WHATSAPP_BUSINESS_ACCOUNT_ID"
+            return Outcome.not_configured(f"WhatsApp is not configured: {missing} is not set")
+        base = self._settings.graph_api_url.rstrip("/")
+        url = f"{base}/{self._settings.graph_api_version}/{account_id}"
+        async with new_http_client(self._timeout) as client:
+            reply = await get_json(
+                client,
+                url,
+                provider=PROVIDER,
+                headers={"Authorization": f"Bearer {token.get_secret_value()}"},
+                params={"fields": ACCOUNT_FIELDS},
+            )
+        if isinstance(reply.body, Mapping) and "error" in reply.body:
+            raise graph_failure(reply.body["error"], reply.status_code)
+        if reply.status_code != 200 or not isinstance(reply.body, Mapping):
+            raise InvalidResponse(
+                f"{PROVIDER} answered HTTP {reply.status_code} without an account"
+            )
+        return account_outcome(reply.body)
+
+
+def graph_failure(error: Any, http_status: int) -> CheckFailed:
+    """Map a Graph `{"error": {...}}` body to a failure, keeping fbtrace_id for Meta support."""
+    if not isinstance(error, Mapping):
+        return InvalidResponse(f"{PROVIDER} answered HTTP {http_status} with a malformed error")
+    code = error.get("code")
+    details = {k: error[k] for k in ("code", "error_subcode", "fbtrace_id") if k in error}
+    meta_message = str(error.get("message") or "no message")
+    reason = graph_reason(code if isinstance(code, int) else None, http_status)
+    return CheckFailed(reason, f"{PROVIDER} error {code}: {meta_message}", details)
+
+
+def graph_reason(code: int | None, http_status: int) -> Reason:
+    """The reason for a Graph error code; the HTTP status decides only when the code does not."""
+    if code in _REASON_BY_CODE:
+        return _REASON_BY_CODE[code]
+    if code in _RATE_LIMIT_CODES:
+        return Reason.RATE_LIMITED
+    if code is not None and (code == 10 or 200 <= code <= 299):
+        return Reason.PERMISSION
+    if http_status == 429:
+        return Reason.RATE_LIMITED
+    return Reason.UPSTREAM_ERROR
+
+
+def account_outcome(account: Mapping[str, Any]) -> Outcome:
+    """Judge a WABA from its fields: BLOCKED is an error, LIMITED is a warning in the message."""
+    if not isinstance(account.get("id"), str):
+        raise InvalidResponse(f"{PROVIDER} answered without an account id")
+    details: dict[str, Any] = {"account_id": account["id"], "account_name": account.get("name")}
+    health = account.get("health_status")
+    health = health if isinstance(health, Mapping) else {}
+    can_send = health.get("can_send_message")
+    if can_send is not None:
+        details["can_send_message"] = can_send
+    name = account.get("name") or account["id"]
+    if can_send == "BLOCKED":
+        raise CheckFailed(Reason.BLOCKED, blocked_message(name, health), details)
+    if can_send == "LIMITED":
+        return Outcome.connected(
+            f"WhatsApp Business Account {name} is reachable, but messaging is limited", details
+        )
+    return Outcome.connected(f"WhatsApp Business Account {name} can send messages", details)
+
+
+def blocked_message(name: str, health: Mapping[str, Any]) -> str:
+    """Name the blocked entity and Meta's stated error, when Meta gives them."""
+    blocked = next(
+        (
+            entity
+            for entity in health.get("entities") or []
+            if isinstance(entity, Mapping) and entity.get("can_send_message") == "BLOCKED"
+        ),
+        None,
+    )
+    if blocked is None:
+        return f"WhatsApp Business Account {name} is blocked from sending messages"
+    entity = f"{blocked.get('entity_type', 'entity')} {blocked.get('id', '')}".strip()
+    errors = [e for e in blocked.get("errors") or [] if isinstance(e, Mapping)]
+    said = f": {errors[0].get('error_description')}" if errors else ""
+    return f"messaging is blocked at {entity}{said}"

@@ -1,0 +1,108 @@
+"""The command line: `run`, `check [--json]`, `--version`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+import prometheus_client
+
+from monitor import __version__
+from monitor.config import ConfigError, Settings, load_settings
+from monitor.daemon import run_daemon
+from monitor.logs import configure_logging
+from monitor.redaction import Redactor
+from monitor.runner import Runner
+from monitor.snapshot import Overall, Snapshot
+from monitor.store import SnapshotStore
+from monitor.targets import build_targets
+
+# Nagios plugin convention, which Icinga and most cron wrappers read.
+EXIT_BY_OVERALL = {Overall.HEALTHY: 0, Overall.PARTIAL: 1, Overall.DEGRADED: 2}
+EXIT_UNKNOWN = 3
+EXIT_RUN_BAD_CONFIG = 2
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    top = argparse.ArgumentParser(
+        prog="integration-monitor",
+        description="Watch WhatsApp Business, Stripe, Resend and the database; serve their health.",
+    )
+    top.add_argument("--version", action="version", version=f"integration-monitor {__version__}")
+    commands = top.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the daemon: checks every interval, HTTP on MONITOR_PORT")
+    check = commands.add_parser("check", help="run one cycle, print it, exit 0/1/2/3 (Nagios)")
+    check.add_argument("--json", action="store_true", help="print the status API's JSON")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `integration-monitor` script."""
+    args = parser().parse_args(argv)
+    bad_config_exit = EXIT_RUN_BAD_CONFIG if args.command == "run" else EXIT_UNKNOWN
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print_problems(exc.problems, sys.stderr)
+        return bad_config_exit
+    configure_logging(
+        settings.monitor_log_format, settings.monitor_log_level, Redactor(settings.secret_values())
+    )
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+    if args.command == "run":
+        return run_daemon(settings)
+    return run_check(settings, as_json=args.json, out=sys.stdout)
+
+
+def print_problems(problems: Sequence[str], stream: TextIO) -> None:
+    """Every configuration problem, one per line."""
+    stream.write("integration-monitor: invalid configuration:\n")
+    for problem in problems:
+        stream.write(f"  - {problem}\n")
+
+
+def run_check(settings: Settings, *, as_json: bool, out: TextIO) -> int:
+    """One cycle, printed; the exit code follows the overall status."""
+    try:
+        snapshot = asyncio.run(_one_cycle(settings))
+    except Exception as exc:  # the command's boundary: say what failed, exit UNKNOWN
+        redactor = Redactor(settings.secret_values())
+        sys.stderr.write(f"integration-monitor: check failed: {redactor.scrub(repr(exc))}\n")
+        return EXIT_UNKNOWN
+    out.write(
+        json.dumps(snapshot.to_json(), indent=2) + "\n" if as_json else render_table(snapshot)
+    )
+    return EXIT_BY_OVERALL[snapshot.overall_status]
+
+
+async def _one_cycle(settings: Settings) -> Snapshot:
+    runner = Runner(
+        build_targets(settings),
+        settings.monitor_check_timeout_seconds,
+        Redactor(settings.secret_values()),
+    )
+    store = SnapshotStore()
+    results = await runner.run_cycle()
+    store.apply(results, max(r.checked_at for r in results.values()), 0.0)
+    assert store.current is not None  # noqa: S101 - apply() always sets it
+    return store.current
+
+
+def render_table(snapshot: Snapshot) -> str:
+    """A table for people: one line per integration, then the overall status."""
+    rows = [("INTEGRATION", "STATUS", "TIME", "MESSAGE")]
+    for name, entry in snapshot.integrations.items():
+        result = entry.reported
+        status = result.status.value + (f" ({result.reason.value})" if result.reason else "")
+        rows.append((name, status, f"{result.duration_ms:.0f} ms", result.outcome.message))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3]
+        for row in rows
+    ]
+    return "\n".join(lines) + f"\n\noverall: {snapshot.overall_status.value}\n"

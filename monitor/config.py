@@ -1,0 +1,154 @@
+"""Configuration from the environment (and `.env`), validated in one pass.
+
+Every problem is collected into one ConfigError so an operator fixes them all at once; no
+message ever quotes the value it rejects, since that value may be a secret.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import psycopg
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; `problems` lists each one in plain words."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration: " + "; ".join(problems))
+        self.problems = problems
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return value.rstrip("/")
+
+
+def _lower(value: Any) -> Any:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+class Settings(BaseSettings):
+    """Every variable the monitor reads; names are the contract, see the README."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", hide_input_in_errors=True
+    )
+
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_business_account_id: str | None = None
+    whatsapp_graph_api_url: HttpUrl = "https://graph.facebook.com"
+    whatsapp_graph_api_version: str = Field("v25.0", pattern=r"^v\d+\.\d+$")
+    stripe_secret_key: SecretStr | None = None
+    stripe_customer_id: str | None = None
+    stripe_api_url: HttpUrl = "https://api.stripe.com"
+    resend_api_key: SecretStr | None = None
+    resend_api_url: HttpUrl = "https://api.resend.com"
+    supabase_url: HttpUrl | None = None
+    supabase_service_role_key: SecretStr | None = None
+    supabase_health_table: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")
+    database_url: SecretStr | None = None
+    database_check_mode: Annotated[
+        Literal["auto", "supabase", "postgres"], BeforeValidator(_lower)
+    ] = "auto"
+    monitor_interval_seconds: float = Field(60.0, gt=0)
+    monitor_check_timeout_seconds: float = Field(10.0, gt=0)
+    monitor_host: str = "0.0.0.0"
+    monitor_port: int = Field(9477, ge=0, le=65535)
+    monitor_api_token: SecretStr | None = None
+    monitor_failure_threshold: int = Field(1, ge=1)
+    monitor_success_threshold: int = Field(1, ge=1)
+    monitor_log_format: Annotated[Literal["json", "console", "auto"], BeforeValidator(_lower)] = (
+        "auto"
+    )
+    monitor_log_level: Annotated[LogLevel, BeforeValidator(_lower)] = "info"
+
+    @field_validator("database_url")
+    @classmethod
+    def _parseable_dsn(cls, dsn: SecretStr | None) -> SecretStr | None:
+        if dsn is not None:
+            try:
+                psycopg.conninfo.conninfo_to_dict(dsn.get_secret_value())
+            except psycopg.ProgrammingError:
+                raise ValueError("is not a PostgreSQL connection string or URL") from None
+        return dsn
+
+    @model_validator(mode="after")
+    def _timeout_below_interval(self) -> Settings:
+        if self.monitor_check_timeout_seconds >= self.monitor_interval_seconds:
+            raise ValueError(
+                "MONITOR_CHECK_TIMEOUT_SECONDS must be less than MONITOR_INTERVAL_SECONDS"
+            )
+        return self
+
+    def secret_values(self) -> list[str]:
+        """Every secret that is set, plus the password inside DATABASE_URL."""
+        secrets = [
+            s.get_secret_value()
+            for s in (
+                self.whatsapp_access_token,
+                self.stripe_secret_key,
+                self.resend_api_key,
+                self.supabase_service_role_key,
+                self.database_url,
+                self.monitor_api_token,
+            )
+            if s is not None
+        ]
+        if self.database_url is not None:
+            conninfo = psycopg.conninfo.conninfo_to_dict(self.database_url.get_secret_value())
+            secrets += [str(conninfo["password"])] if conninfo.get("password") else []
+        return secrets
+
+    def public_view(self) -> dict[str, Any]:
+        """The effective configuration by variable name, secrets shown only as set or not."""
+        view: dict[str, Any] = {}
+        for name, value in self:
+            shown = ("[set]" if value is not None else None) if _is_secret(name) else value
+            view[name.upper()] = shown
+        return view
+
+
+def _is_secret(name: str) -> bool:
+    return Settings.model_fields[name].annotation in (SecretStr, SecretStr | None)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment and `.env`.
+
+    Raises:
+        ConfigError: listing every invalid variable.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError([_problem(error) for error in exc.errors()]) from None
+
+
+def _problem(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:
+        return message
+    return f"{str(error['loc'][0]).upper()}: {_plain(message)}"
+
+
+def _plain(message: str) -> str:
+    # pydantic speaks of "input"; an operator set a variable.
+    return message.replace("Input should be", "should be").replace("input", "value")

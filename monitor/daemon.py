@@ -1,0 +1,119 @@
+"""`integration-monitor run`: the scheduler and the HTTP server in one event loop, stopped
+cleanly by SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import structlog
+import uvicorn
+from prometheus_client import CollectorRegistry
+
+from monitor import __version__
+from monitor.config import Settings
+from monitor.metrics import MonitorMetrics
+from monitor.redaction import Redactor
+from monitor.runner import Runner
+from monitor.service import Monitor
+from monitor.store import SnapshotStore
+from monitor.targets import build_targets
+from monitor.web import create_app
+
+log = structlog.get_logger("monitor")
+SHUTDOWN_GRACE_SECONDS = 2
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon decides when to stop."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def build_monitor(settings: Settings, registry: CollectorRegistry) -> Monitor:
+    """Wire targets, runner, store and metrics from the settings."""
+    targets = build_targets(settings)
+    redactor = Redactor(settings.secret_values())
+    runner = Runner(targets, settings.monitor_check_timeout_seconds, redactor)
+    store = SnapshotStore(settings.monitor_failure_threshold, settings.monitor_success_threshold)
+    metrics = MonitorMetrics(
+        registry, [t.name for t in targets], settings.monitor_check_timeout_seconds
+    )
+    return Monitor(runner, store, metrics, settings.monitor_interval_seconds)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket up front, so a taken port fails before anything starts."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_daemon(settings: Settings) -> int:
+    """Serve until SIGTERM/SIGINT; 0 on a clean stop, 1 when the port cannot be bound."""
+    try:
+        sock = bind_socket(settings.monitor_host, settings.monitor_port)
+    except OSError as exc:
+        log.error(
+            "monitor.bind_failed",
+            host=settings.monitor_host,
+            port=settings.monitor_port,
+            error=exc.strerror or str(exc),
+        )
+        return 1
+    with sock:
+        return asyncio.run(_serve(settings, sock))
+
+
+async def _serve(settings: Settings, sock: socket.socket) -> int:
+    registry = CollectorRegistry()
+    monitor = build_monitor(settings, registry)
+    token = settings.monitor_api_token.get_secret_value() if settings.monitor_api_token else None
+    config = uvicorn.Config(
+        create_app(monitor, registry, token),
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+    )
+    server = _Server(config)
+    stop_requested = _stop_event()
+    host, port = sock.getsockname()[:2]
+    log.info(
+        "monitor.started",
+        version=__version__,
+        listen=f"{host}:{port}",
+        config=settings.public_view(),
+    )
+    monitor.start()
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    stopping = asyncio.create_task(stop_requested.wait())
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    await monitor.stop()
+    await serving
+    stopping.cancel()
+    log.info("monitor.stopped")
+    return 0
+
+
+def _stop_event() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -1,0 +1,141 @@
+"""The Prometheus metrics of the contract, on a registry passed in (never the global one)."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from monitor import __version__
+from monitor.checks.base import CheckResult, Reason, Status
+from monitor.snapshot import Overall
+
+_STANDARD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+def duration_buckets(timeout_seconds: float) -> tuple[float, ...]:
+    """Buckets up to the check deadline, the deadline itself, and one past it.
+
+    A check is cut at the deadline, so a bucket at exactly the timeout separates "slow" from
+    "cut off", and one above it catches the runner's own overhead.
+    """
+    below = [b for b in _STANDARD_BUCKETS if b < timeout_seconds]
+    return (*below, timeout_seconds, timeout_seconds * 1.5)
+
+
+class MonitorMetrics:
+    """Every metric the dashboards and alert rules read.
+
+    Args:
+        registry: where to register; tests pass a fresh one.
+        integrations: names known up front, so every series exists from the first scrape.
+        timeout_seconds: shapes the latency buckets.
+    """
+
+    def __init__(
+        self, registry: CollectorRegistry, integrations: Iterable[str], timeout_seconds: float
+    ) -> None:
+        self.registry = registry
+        self.up = Gauge(
+            "integration_up",
+            "1 when the integration is healthy, else 0",
+            ["integration"],
+            registry=registry,
+        )
+        self.status = Gauge(
+            "integration_status",
+            "1 for the current reported status",
+            ["integration", "status"],
+            registry=registry,
+        )
+        self.check_duration = Histogram(
+            "integration_check_duration_seconds",
+            "Wall time of one check",
+            ["integration"],
+            buckets=duration_buckets(timeout_seconds),
+            registry=registry,
+        )
+        self.checks = Counter(
+            "integration_checks", "Checks run", ["integration"], registry=registry
+        )
+        self.failures = Counter(
+            "integration_check_failures",
+            "Failed checks by reason",
+            ["integration", "reason"],
+            registry=registry,
+        )
+        self.last_check = Gauge(
+            "integration_last_check_timestamp_seconds",
+            "Unix time of the last result",
+            ["integration"],
+            registry=registry,
+        )
+        self.last_success = Gauge(
+            "integration_last_success_timestamp_seconds",
+            "Unix time of the last connected result",
+            ["integration"],
+            registry=registry,
+        )
+        self.state_changes = Counter(
+            "integration_state_changes",
+            "Reported-status transitions",
+            ["integration"],
+            registry=registry,
+        )
+        self.overall = Gauge(
+            "integration_overall_status",
+            "1 for the current overall status",
+            ["status"],
+            registry=registry,
+        )
+        self.cycle_duration = Histogram(
+            "integration_monitor_cycle_duration_seconds",
+            "Wall time of a whole check cycle",
+            buckets=duration_buckets(timeout_seconds),
+            registry=registry,
+        )
+        build = Gauge(
+            "integration_monitor_build_info",
+            "Always 1; labels say what runs",
+            ["version", "python_version"],
+            registry=registry,
+        )
+        build.labels(__version__, platform.python_version()).set(1)
+        for name in integrations:
+            self._precreate(name)
+        for overall in Overall:
+            self.overall.labels(overall.value).set(0)
+
+    def _precreate(self, integration: str) -> None:
+        # Series that exist at 0 let rate() and absent() work before the first failure.
+        self.up.labels(integration).set(0)
+        for status in Status:
+            self.status.labels(integration, status.value).set(0)
+        self.checks.labels(integration)
+        self.state_changes.labels(integration)
+        self.check_duration.labels(integration)
+        for reason in Reason:
+            self.failures.labels(integration, reason.value)
+
+    def observe_result(self, integration: str, result: CheckResult) -> None:
+        """Count one raw check result."""
+        self.checks.labels(integration).inc()
+        self.check_duration.labels(integration).observe(result.duration_ms / 1000)
+        timestamp = result.checked_at.timestamp()
+        self.last_check.labels(integration).set(timestamp)
+        if result.healthy:
+            self.last_success.labels(integration).set(timestamp)
+        if result.reason is not None:
+            self.failures.labels(integration, result.reason.value).inc()
+
+    def set_reported(self, integration: str, status: Status) -> None:
+        """Set the gauges that follow the reported (hysteresis-filtered) status."""
+        self.up.labels(integration).set(1 if status is Status.CONNECTED else 0)
+        for each in Status:
+            self.status.labels(integration, each.value).set(1 if each is status else 0)
+
+    def set_overall(self, overall: Overall) -> None:
+        """Set the overall state set."""
+        for each in Overall:
+            self.overall.labels(each.value).set(1 if each is overall else 0)

@@ -1,0 +1,172 @@
+"""The monitor itself: scheduled cycles, shared refreshes, the heartbeat, and what a cycle
+publishes (snapshot, metrics, state-change events)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from monitor.checks.base import CheckResult, Status
+from monitor.metrics import MonitorMetrics
+from monitor.runner import Clock, Runner, utc_now
+from monitor.snapshot import Snapshot
+from monitor.store import UNKNOWN, SnapshotStore, Transition
+
+log = structlog.get_logger("monitor")
+
+# A refresh this soon after a cycle returns that cycle: the button cannot hammer providers.
+REFRESH_MIN_AGE_SECONDS = 5.0
+# /livez fails once the loop has not finished a cycle for this many intervals.
+STALE_AFTER_INTERVALS = 3
+
+
+class Monitor:
+    """Runs cycles on a schedule and on demand; never two at once.
+
+    Args:
+        runner: checks the targets.
+        store: turns results into the reported snapshot.
+        metrics: what /metrics exports.
+        interval_seconds: time between scheduled cycles.
+        clock: wall clock for timestamps; monotonic: clock for ages and heartbeats.
+    """
+
+    def __init__(
+        self,
+        runner: Runner,
+        store: SnapshotStore,
+        metrics: MonitorMetrics,
+        interval_seconds: float,
+        *,
+        clock: Clock = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._runner = runner
+        self.store = store
+        self._metrics = metrics
+        self.interval_seconds = interval_seconds
+        self._clock = clock
+        self._monotonic = monotonic
+        self._started_at = monotonic()
+        self._last_cycle_end: float | None = None
+        self._inflight: asyncio.Task[Snapshot] | None = None
+        self._scheduler: AsyncIOScheduler | None = None
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The latest whole snapshot, or None before the first cycle has finished."""
+        return self.store.current
+
+    async def run_cycle(self) -> Snapshot:
+        """Run a cycle, or join the one already running."""
+        if self._inflight is None or self._inflight.done():
+            self._inflight = asyncio.create_task(self._cycle(), name="monitor-cycle")
+        # Shielded: a caller that goes away (a closed HTTP request) must not cancel the cycle.
+        return await asyncio.shield(self._inflight)
+
+    async def refresh(self) -> Snapshot:
+        """A cycle now, unless one finished less than 5 s ago (then that cycle's snapshot)."""
+        current, last_end = self.snapshot, self._last_cycle_end
+        fresh = last_end is not None and self._monotonic() - last_end < REFRESH_MIN_AGE_SECONDS
+        if current is not None and fresh and not self._cycle_running():
+            return current
+        return await self.run_cycle()
+
+    def start(self) -> None:
+        """Schedule the first cycle now and the next ones every interval."""
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._scheduler.add_job(
+            self._scheduled_cycle,
+            "interval",
+            seconds=self.interval_seconds,
+            next_run_time=datetime.now(UTC),
+            id="check-cycle",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        self._scheduler.start()
+
+    async def stop(self) -> None:
+        """Stop scheduling and cancel a cycle in flight."""
+        if self._scheduler is not None and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        if self._inflight is not None and not self._inflight.done():
+            self._inflight.cancel()
+            await asyncio.gather(self._inflight, return_exceptions=True)
+
+    def seconds_until_next_cycle(self) -> float:
+        """How long the current snapshot stays the newest (for Cache-Control)."""
+        job = self._scheduler.get_job("check-cycle") if self._scheduler else None
+        if job is None or job.next_run_time is None:
+            return 0.0
+        remaining: float = (job.next_run_time - datetime.now(UTC)).total_seconds()
+        return max(0.0, remaining)
+
+    def is_live(self) -> bool:
+        """The scheduler runs and a cycle finished within the last few intervals."""
+        if self._scheduler is None or not self._scheduler.running:
+            return False
+        since = self._last_cycle_end if self._last_cycle_end is not None else self._started_at
+        return self._monotonic() - since < STALE_AFTER_INTERVALS * self.interval_seconds
+
+    def _cycle_running(self) -> bool:
+        return self._inflight is not None and not self._inflight.done()
+
+    async def _scheduled_cycle(self) -> None:
+        try:
+            await self.run_cycle()
+        except Exception:  # the loop's boundary: log and keep the schedule
+            log.exception("monitor.cycle_failed")
+
+    async def _cycle(self) -> Snapshot:
+        started = self._monotonic()
+        results = await self._runner.run_cycle()
+        duration = self._monotonic() - started
+        transitions = self.store.apply(results, self._clock(), duration)
+        self._last_cycle_end = self._monotonic()
+        snapshot = self.store.current
+        assert snapshot is not None  # noqa: S101 - apply() always sets it
+        self._publish(results, snapshot, transitions)
+        return snapshot
+
+    def _publish(
+        self, results: dict[str, CheckResult], snapshot: Snapshot, transitions: list[Transition]
+    ) -> None:
+        for name, result in results.items():
+            self._metrics.observe_result(name, result)
+        for name, entry in snapshot.integrations.items():
+            self._metrics.set_reported(name, entry.reported.status)
+        self._metrics.set_overall(snapshot.overall_status)
+        self._metrics.cycle_duration.observe(snapshot.cycle_duration_seconds)
+        for transition in transitions:
+            if transition.previous != UNKNOWN:
+                self._metrics.state_changes.labels(transition.integration).inc()
+            log_transition(transition)
+        log.debug(
+            "monitor.cycle_finished",
+            overall_status=snapshot.overall_status.value,
+            duration_ms=round(snapshot.cycle_duration_seconds * 1000, 1),
+        )
+
+
+def log_transition(transition: Transition) -> None:
+    """One `integration.state_changed` event; warning when it goes into error."""
+    result = transition.result
+    fields: dict[str, object] = {
+        "integration": transition.integration,
+        "previous": transition.previous,
+        "current": transition.current.value,
+        "message": result.outcome.message,
+        "duration_ms": result.duration_ms,
+    }
+    if result.reason is not None:
+        fields["reason"] = result.reason.value
+    level = logging.WARNING if transition.current is Status.ERROR else logging.INFO
+    log.log(level, "integration.state_changed", **fields)

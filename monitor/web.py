@@ -1,0 +1,106 @@
+"""The HTTP side: the dashboard's JSON, health+json, /metrics and the Kubernetes probes.
+
+Every answer comes from the cached snapshot; only POST /api/integrations/refresh runs checks.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from monitor import __version__
+from monitor.health import health_document
+from monitor.service import Monitor
+
+PROTECTED_PREFIXES = ("/api/", "/health")
+
+
+class BearerTokenMiddleware:
+    """Asks for `Authorization: Bearer <token>` on /api/* and /health; the rest stays open."""
+
+    def __init__(self, app: ASGIApp, token: str) -> None:
+        self._app = app
+        self._expected = f"Bearer {token}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _is_protected(scope["path"]):
+            headers = dict(scope["headers"])
+            presented = headers.get(b"authorization", b"")
+            # Constant-time: the answer time must not tell how much of a guess was right.
+            if not hmac.compare_digest(presented, self._expected):
+                response = JSONResponse(
+                    {"error": "a valid bearer token is required"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": 'Bearer realm="integration-monitor"'},
+                )
+                await response(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
+
+
+def _is_protected(path: str) -> bool:
+    return path == "/health" or path.startswith(PROTECTED_PREFIXES)
+
+
+def create_app(monitor: Monitor, registry: CollectorRegistry, api_token: str | None) -> Starlette:
+    """The ASGI app over one monitor and its metrics registry."""
+
+    async def status(_: Request) -> Response:
+        snapshot = monitor.snapshot
+        if snapshot is None:
+            return _not_ready()
+        max_age = math.ceil(monitor.seconds_until_next_cycle())
+        return JSONResponse(snapshot.to_json(), headers={"Cache-Control": f"max-age={max_age}"})
+
+    async def refresh(_: Request) -> Response:
+        snapshot = await monitor.refresh()
+        return JSONResponse(snapshot.to_json(), headers={"Cache-Control": "no-store"})
+
+    async def health(_: Request) -> Response:
+        snapshot = monitor.snapshot
+        if snapshot is None:
+            return _not_ready()
+        document, http_status = health_document(snapshot, __version__)
+        return JSONResponse(document, status_code=http_status, media_type="application/health+json")
+
+    async def metrics(request: Request) -> Response:
+        encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encoder(registry), media_type=content_type)
+
+    async def livez(_: Request) -> Response:
+        if monitor.is_live():
+            return PlainTextResponse("ok\n")
+        return PlainTextResponse("check loop stalled\n", status_code=503)
+
+    async def readyz(_: Request) -> Response:
+        if monitor.snapshot is not None:
+            return PlainTextResponse("ok\n")
+        return PlainTextResponse("first check cycle not finished\n", status_code=503)
+
+    routes = [
+        Route("/api/integrations/status", status, methods=["GET"]),
+        Route("/api/integrations/refresh", refresh, methods=["POST"]),
+        Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/livez", livez, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    middleware = [Middleware(BearerTokenMiddleware, token=api_token)] if api_token else []
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def _not_ready() -> Response:
+    return JSONResponse(
+        {"error": "the first check cycle has not finished yet"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
