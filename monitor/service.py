@@ -97,6 +97,7 @@ class Monitor:
         """Stop scheduling and cancel a cycle in flight."""
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        self._scheduler = None
         if self._inflight is not None and not self._inflight.done():
             self._inflight.cancel()
             await asyncio.gather(self._inflight, return_exceptions=True)

@@ -1,0 +1,63 @@
+"""Hand-written checks for runner and service tests: slow, failing, crashing, stubborn."""
+
+from __future__ import annotations
+
+import asyncio
+
+from monitor.checks.base import CheckFailed, Outcome, Reason
+
+
+class SleepyCheck:
+    """Connected after `seconds`."""
+
+    def __init__(self, seconds: float = 0.0, message: str = "fine") -> None:
+        self.seconds = seconds
+        self.message = message
+        self.runs = 0
+
+    async def run(self) -> Outcome:
+        """Sleep, then report connected."""
+        self.runs += 1
+        await asyncio.sleep(self.seconds)
+        return Outcome.connected(self.message)
+
+
+class ScriptedCheck:
+    """Follows a script of outcomes ("ok" or a Reason), repeating the last one."""
+
+    def __init__(self, *steps: str | Reason) -> None:
+        self.steps = list(steps)
+        self.runs = 0
+
+    async def run(self) -> Outcome:
+        """The next step of the script."""
+        step = self.steps[min(self.runs, len(self.steps) - 1)]
+        self.runs += 1
+        if step == "ok":
+            return Outcome.connected("all good")
+        raise CheckFailed(Reason(step), f"failed with {step}")
+
+
+class CrashingCheck:
+    """Raises an exception no check should raise."""
+
+    async def run(self) -> Outcome:
+        """Crash."""
+        raise ZeroDivisionError("division by zero in a provider SDK")
+
+
+class StubbornCheck:
+    """Swallows cancellation and keeps going, as a badly written SDK might."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.finished = asyncio.Event()
+
+    async def run(self) -> Outcome:
+        """Ignore the first cancellation, then finish."""
+        try:
+            await asyncio.sleep(self.seconds)
+        except asyncio.CancelledError:
+            await asyncio.sleep(self.seconds)
+        self.finished.set()
+        return Outcome.connected("late")

@@ -1,0 +1,118 @@
+"""Configuration: defaults, validation that lists every problem, secrets kept out of errors."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from monitor.config import ConfigError, load_settings
+from monitor.targets import build_targets
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Each test sees only the variables it sets, and no stray .env."""
+    for name in list(os.environ):
+        if name.startswith(
+            ("WHATSAPP_", "STRIPE_", "RESEND_", "SUPABASE_", "DATABASE_", "MONITOR_")
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_load_settings__defaults_match_the_contract() -> None:
+    """With nothing set, the documented defaults apply."""
+    settings = load_settings()
+    assert settings.monitor_interval_seconds == 60
+    assert settings.monitor_check_timeout_seconds == 10
+    assert settings.monitor_port == 9477
+    assert settings.whatsapp_graph_api_version == "v25.0"
+    assert settings.database_check_mode == "auto"
+
+
+def test_load_settings__every_problem_listed_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Several bad variables are all named in one error, each with what is wrong."""
+    monkeypatch.setenv("MONITOR_INTERVAL_SECONDS", "soon")
+    monkeypatch.setenv("MONITOR_PORT", "70000")
+    monkeypatch.setenv("STRIPE_API_URL", "not a url")
+    monkeypatch.setenv("DATABASE_CHECK_MODE", "mysql")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    named = " ".join(caught.value.problems)
+    for variable in (
+        "MONITOR_INTERVAL_SECONDS",
+        "MONITOR_PORT",
+        "STRIPE_API_URL",
+        "DATABASE_CHECK_MODE",
+    ):
+        assert variable in named
+    assert len(caught.value.problems) == 4
+
+
+def test_load_settings__timeout_must_be_below_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A timeout as long as the interval is refused."""
+    monkeypatch.setenv("MONITOR_INTERVAL_SECONDS", "10")
+    monkeypatch.setenv("MONITOR_CHECK_TIMEOUT_SECONDS", "10")
+    with pytest.raises(ConfigError, match="MONITOR_CHECK_TIMEOUT_SECONDS"):
+        load_settings()
+
+
+def test_load_settings__bad_dsn_error_hides_the_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A malformed DATABASE_URL is named, its value (and password) never echoed."""
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:hunter2secret@host:port/db x")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "DATABASE_URL" in caught.value.problems[0]
+    assert "hunter2secret" not in str(caught.value)
+
+
+def test_load_settings__reads_dotenv_file(tmp_path: Path) -> None:
+    """A .env in the working directory is read."""
+    (tmp_path / ".env").write_text("MONITOR_PORT=9999\nSTRIPE_SECRET_KEY=sk_test_dotenv\n")
+    settings = load_settings()
+    assert settings.monitor_port == 9999
+    assert settings.stripe_secret_key is not None
+
+
+def test_settings__repr_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Secrets never appear in a repr or in the effective configuration that is logged."""
+    monkeypatch.setenv("WHATSAPP_ACCESS_TOKEN", "EAAGsecretvalue")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:pw-secret@h/db")
+    settings = load_settings()
+    assert "EAAGsecretvalue" not in repr(settings)
+    view = str(settings.public_view())
+    assert "EAAGsecretvalue" not in view
+    assert "pw-secret" not in view
+    assert settings.public_view()["WHATSAPP_ACCESS_TOKEN"] == "[set]"
+    assert "pw-secret" in settings.secret_values()
+
+
+@pytest.mark.parametrize(
+    ("variables", "kind"),
+    [
+        ({}, "postgres"),
+        ({"DATABASE_URL": "postgresql://u@h/db"}, "postgres"),
+        ({"SUPABASE_URL": "https://x.supabase.co", "SUPABASE_SERVICE_ROLE_KEY": "k"}, "supabase"),
+        (
+            {
+                "SUPABASE_URL": "https://x.supabase.co",
+                "SUPABASE_SERVICE_ROLE_KEY": "k",
+                "DATABASE_URL": "postgresql://u@h/db",
+                "DATABASE_CHECK_MODE": "postgres",
+            },
+            "postgres",
+        ),
+        ({"DATABASE_CHECK_MODE": "supabase"}, "supabase"),
+    ],
+)
+def test_build_targets__database_mode(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], kind: str
+) -> None:
+    """auto picks Supabase when it is configured, else PostgreSQL; an explicit mode wins."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    targets = {t.name: t for t in build_targets(load_settings())}
+    assert list(targets) == ["whatsapp", "stripe", "email", "database"]
+    assert targets["database"].kind == kind

@@ -1,0 +1,134 @@
+"""The monitor service: shared cycles, refresh coalescing, metrics and log events per cycle."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from monitor.checks.base import Reason, Target
+from monitor.metrics import MonitorMetrics
+from monitor.redaction import Redactor
+from monitor.runner import Runner
+from monitor.service import Monitor
+from monitor.store import SnapshotStore
+from tests.fakes.checks import ScriptedCheck, SleepyCheck
+
+
+def make_monitor(*targets: Target, interval: float = 60.0) -> tuple[Monitor, CollectorRegistry]:
+    registry = CollectorRegistry()
+    metrics = MonitorMetrics(registry, [t.name for t in targets], timeout_seconds=5)
+    runner = Runner(targets, 5.0, Redactor([]))
+    return Monitor(runner, SnapshotStore(), metrics, interval), registry
+
+
+async def wait_until(condition: Callable[[], bool], limit_seconds: float = 10.0) -> None:
+    """Poll a condition on the event loop until it holds or the deadline passes."""
+    async with asyncio.timeout(limit_seconds):
+        while not condition():  # noqa: ASYNC110 - the condition is a counter, not an event
+            await asyncio.sleep(0.02)
+
+
+def sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(name, labels)
+
+
+async def test_run_cycle__concurrent_callers_share_one_cycle() -> None:
+    """Ten refreshes at once run the checks once, and all get the same snapshot."""
+    check = SleepyCheck(0.2)
+    monitor, _ = make_monitor(Target("a", "x", check))
+    snapshots = await asyncio.gather(*(monitor.run_cycle() for _ in range(10)))
+    assert check.runs == 1
+    assert all(s is snapshots[0] for s in snapshots)
+
+
+async def test_refresh__within_five_seconds_returns_cached_snapshot() -> None:
+    """The refresh button right after a cycle returns that cycle and calls no provider."""
+    check = SleepyCheck()
+    monitor, _ = make_monitor(Target("a", "x", check))
+    first = await monitor.run_cycle()
+    assert await monitor.refresh() is first
+    assert check.runs == 1
+
+
+async def test_cycle__metrics_follow_results() -> None:
+    """After a failing cycle the gauges, counters and state set say so."""
+    monitor, registry = make_monitor(Target("a", "x", ScriptedCheck("ok", Reason.AUTH)))
+    await monitor.run_cycle()
+    assert sample(registry, "integration_up", integration="a") == 1
+    assert sample(registry, "integration_state_changes_total", integration="a") == 0
+    await monitor.run_cycle()
+    assert sample(registry, "integration_up", integration="a") == 0
+    assert sample(registry, "integration_status", integration="a", status="error") == 1
+    assert sample(registry, "integration_status", integration="a", status="connected") == 0
+    assert sample(registry, "integration_check_failures_total", integration="a", reason="auth") == 1
+    assert sample(registry, "integration_checks_total", integration="a") == 2
+    assert sample(registry, "integration_state_changes_total", integration="a") == 1
+    assert sample(registry, "integration_overall_status", status="degraded") == 1
+    assert sample(registry, "integration_overall_status", status="healthy") == 0
+    assert sample(registry, "integration_check_duration_seconds_count", integration="a") == 2
+    assert sample(registry, "integration_monitor_cycle_duration_seconds_count") == 2
+
+
+def test_metrics__every_reason_precreated_at_zero() -> None:
+    """Failure counters exist at 0 for every reason before anything fails."""
+    _, registry = make_monitor(Target("a", "x", SleepyCheck()))
+    for reason in Reason:
+        value = sample(
+            registry, "integration_check_failures_total", integration="a", reason=reason.value
+        )
+        assert value == 0
+
+
+async def test_scheduler__first_cycle_at_once_then_every_interval() -> None:
+    """Started, the monitor runs a cycle at once and again after each interval."""
+    check = SleepyCheck()
+    monitor, _ = make_monitor(Target("a", "x", check), interval=0.2)
+    monitor.start()
+    try:
+        await wait_until(lambda: check.runs >= 3)
+        assert monitor.is_live()
+    finally:
+        await monitor.stop()
+    assert not monitor.is_live()
+
+
+async def test_scheduler__slow_cycle_never_stacks() -> None:
+    """A cycle slower than the interval is never run twice at once."""
+    check = SleepyCheck(0.5)
+    running = 0
+    peak = 0
+    original = check.run
+
+    async def counted() -> object:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        try:
+            return await original()
+        finally:
+            running -= 1
+
+    check.run = counted  # type: ignore[method-assign]
+    monitor, _ = make_monitor(Target("a", "x", check), interval=0.1)
+    monitor.start()
+    try:
+        await wait_until(lambda: check.runs >= 3)
+    finally:
+        await monitor.stop()
+    assert peak == 1
+
+
+@pytest.mark.parametrize("threshold", [1, 3])
+async def test_cycle__state_change_counter_respects_failure_threshold(threshold: int) -> None:
+    """The transition counter moves only when the reported status does."""
+    registry = CollectorRegistry()
+    target = Target("a", "x", ScriptedCheck("ok", Reason.TIMEOUT))
+    metrics = MonitorMetrics(registry, ["a"], 5)
+    monitor = Monitor(Runner([target], 5.0, Redactor([])), SnapshotStore(threshold), metrics, 60)
+    for _ in range(3):
+        await monitor.run_cycle()
+    changes = sample(registry, "integration_state_changes_total", integration="a")
+    assert changes == (1 if threshold <= 2 else 0)
