@@ -72,22 +72,39 @@ def main() -> None:
     server.route(providers.CUSTOMER_PATH, delayed(providers.stripe_customer(), 0.3))
     server.route("/domains", delayed(providers.resend_domains("verified"), 0.2))
     server.route(providers.TABLE_PATH, delayed(providers.postgrest_rows(), 0.1))
-    env = {**providers.provider_env(server), "MONITOR_INTERVAL_SECONDS": "5",
-           "MONITOR_CHECK_TIMEOUT_SECONDS": "2"}
+    env = {
+        **providers.provider_env(server),
+        "MONITOR_INTERVAL_SECONDS": "5",
+        "MONITOR_CHECK_TIMEOUT_SECONDS": "2",
+    }
     try:
         with running_daemon(env) as daemon:
             print(f"RSS after first cycle: {rss_mib(daemon.process.pid):.1f} MiB")
             body = daemon.get("/api/integrations/status").json()
             slowest = max(e["duration_ms"] for e in body["integrations"].values())
-            print(f"first cycle: {cycle_seconds(daemon) * 1000:.0f} ms,"
-                  f" slowest check {slowest:.0f} ms (provider delay {SLOWEST_SECONDS * 1000:.0f} ms)")
+            delay_ms = SLOWEST_SECONDS * 1000
+            print(
+                f"first cycle: {cycle_seconds(daemon) * 1000:.0f} ms,"
+                f" slowest check {slowest:.0f} ms (provider delay {delay_ms:.0f} ms)"
+            )
             server.route(providers.WABA_PATH, Reply(hang=True))
-            wait_for(lambda: daemon.get("/api/integrations/status").json()
-                     ["integrations"]["whatsapp"]["status"] == "error", timeout=30)
-            print(f"/metrics while WhatsApp hangs ({REQUESTS} requests):"
-                  f" {describe(latencies_ms(daemon, '/metrics'))}")
-            print(f"/api/integrations/status while WhatsApp hangs ({REQUESTS} requests):"
-                  f" {describe(latencies_ms(daemon, '/api/integrations/status'))}")
+            wait_for(
+                lambda: (
+                    daemon.get("/api/integrations/status").json()["integrations"]["whatsapp"][
+                        "status"
+                    ]
+                    == "error"
+                ),
+                timeout=30,
+            )
+            print(
+                f"/metrics while WhatsApp hangs ({REQUESTS} requests):"
+                f" {describe(latencies_ms(daemon, '/metrics'))}"
+            )
+            print(
+                f"/api/integrations/status while WhatsApp hangs ({REQUESTS} requests):"
+                f" {describe(latencies_ms(daemon, '/api/integrations/status'))}"
+            )
             print(f"RSS at the end: {rss_mib(daemon.process.pid):.1f} MiB")
             daemon.terminate()
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 
 import psycopg
@@ -83,18 +84,19 @@ def postgres_failure(exc: psycopg.Error) -> CheckFailed:
 
 
 # A failed connect carries no SQLSTATE in psycopg, only libpq's message; these are its words.
+# The quoted name is matched whole, so a database called "roles" is not read as a role problem.
 _CONNECT_FAILURES = (
-    ("password authentication failed", Reason.AUTH),
-    ("no pg_hba.conf entry", Reason.AUTH),
-    ("role", Reason.AUTH),  # role "x" does not exist
-    ("database", Reason.NOT_FOUND),  # database "x" does not exist
-    ("timeout expired", Reason.TIMEOUT),
+    (re.compile("password authentication failed"), Reason.AUTH),
+    (re.compile("no pg_hba.conf entry"), Reason.AUTH),
+    (re.compile(r'\brole "[^"]*" does not exist'), Reason.AUTH),
+    (re.compile(r'\bdatabase "[^"]*" does not exist'), Reason.NOT_FOUND),
+    (re.compile("timeout expired"), Reason.TIMEOUT),
 )
 
 
 def _connect_failure_reason(text: str) -> Reason:
-    for words, reason in _CONNECT_FAILURES:
-        if words in text and (words not in ("role", "database") or "does not exist" in text):
+    for pattern, reason in _CONNECT_FAILURES:
+        if pattern.search(text):
             return reason
     return Reason.CONNECTION
 

@@ -71,7 +71,12 @@ class SupabaseCheck:
     async def _probe(self, client: AsyncClient, http: httpx.AsyncClient) -> Outcome:
         table = self._settings.health_table
         if table:
-            await client.table(table).select("*").limit(1).execute()
+            selected = await client.table(table).select("*").limit(1).execute()
+            # postgrest-py hands back a 2xx body it cannot parse as text instead of raising.
+            if not isinstance(selected.data, list):
+                raise InvalidResponse(
+                    f"{PROVIDER} answered the select on {table} with a body that is not JSON rows"
+                )
             return Outcome.connected(f"Supabase answered a one-row select on {table}")
         response = await http.get(f"{client.rest_url}/", headers=client.options.headers)
         if response.status_code != 200:

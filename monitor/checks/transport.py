@@ -36,6 +36,10 @@ class UnsupportedEncoding(Exception):
     """The server used a content encoding we never asked for."""
 
 
+class UndecodableBody(Exception):
+    """The body does not decode as the content encoding the server named."""
+
+
 def _inflater(encoding: str) -> zlib._Decompress | None:
     if encoding in ("", "identity"):
         return None
@@ -49,6 +53,7 @@ def _inflater(encoding: str) -> zlib._Decompress | None:
 class _CappedStream(httpx.AsyncByteStream):
     def __init__(self, raw: httpx.AsyncByteStream, encoding: str, limit: int) -> None:
         self._raw = raw
+        self._encoding = encoding
         self._inflate = _inflater(encoding)
         self._limit = limit
         self._seen = 0
@@ -57,16 +62,25 @@ class _CappedStream(httpx.AsyncByteStream):
         async for chunk in self._raw:
             yield self._count(self._decode(chunk))
         if self._inflate is not None:
-            yield self._count(self._inflate.flush())
+            yield self._count(self._flush(self._inflate))
 
     def _decode(self, chunk: bytes) -> bytes:
         if self._inflate is None:
             return chunk
-        # max_length bounds the memory one chunk may inflate to, whatever its ratio.
-        decoded = self._inflate.decompress(chunk, self._limit - self._seen + 1)
+        try:
+            # max_length bounds the memory one chunk may inflate to, whatever its ratio.
+            decoded = self._inflate.decompress(chunk, self._limit - self._seen + 1)
+        except zlib.error as exc:
+            raise UndecodableBody(f"{self._encoding} body that does not decode") from exc
         if self._inflate.unconsumed_tail:
             raise BodyTooLarge(self._limit)
         return decoded
+
+    def _flush(self, inflate: zlib._Decompress) -> bytes:
+        try:
+            return inflate.flush()
+        except zlib.error as exc:
+            raise UndecodableBody(f"{self._encoding} body that does not decode") from exc
 
     def _count(self, data: bytes) -> bytes:
         self._seen += len(data)
@@ -172,6 +186,8 @@ def failure_from_transport_error(exc: BaseException, provider: str) -> CheckFail
         return InvalidResponse(f"{provider} sent a response body larger than {exc.limit} bytes")
     if isinstance(exc, UnsupportedEncoding):
         return InvalidResponse(f"{provider} answered with an {exc}")
+    if isinstance(exc, UndecodableBody):
+        return InvalidResponse(f"{provider} sent a {exc}")
     if isinstance(exc, httpx.TimeoutException):
         return CheckFailed(Reason.TIMEOUT, f"{provider} did not answer in time")
     if _is_certificate_problem(exc):
@@ -196,4 +212,4 @@ def _is_certificate_problem(exc: BaseException) -> bool:
     return False
 
 
-TRANSPORT_ERRORS = (httpx.HTTPError, BodyTooLarge, UnsupportedEncoding)
+TRANSPORT_ERRORS = (httpx.HTTPError, BodyTooLarge, UnsupportedEncoding, UndecodableBody)
