@@ -82,6 +82,7 @@ class FakeServer:
         self._server: asyncio.Server | None = None
         self._stop_hanging = asyncio.Event()
         self._connections: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[None]] = set()
 
     @property
     def url(self) -> str:
@@ -120,16 +121,24 @@ class FakeServer:
         self._server.close()
         for writer in list(self._connections):
             writer.transport.abort()
-        await self._server.wait_closed()
+        for handler in list(self._handlers):
+            handler.cancel()
+        await asyncio.gather(*self._handlers, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._connections.add(writer)
+        handler = asyncio.current_task()
+        assert handler is not None
+        self._handlers.add(handler)
         try:
             while await self._serve_one(reader, writer):
                 pass
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:
+            pass  # the server is stopping; ending quietly keeps asyncio from reporting it
         finally:
+            self._handlers.discard(handler)
             self._connections.discard(writer)
             writer.close()
 

@@ -1,0 +1,208 @@
+"""Email: the Resend domains listing against a fake Resend API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr
+
+from monitor.checks.base import CheckFailed, Outcome, Reason, Status
+from monitor.checks.email import ResendCheck, ResendSettings
+from tests.checks import misbehaviours
+from tests.checks.misbehaviours import CHECK_TIMEOUT, SLOW_CHECK_TIMEOUT
+from tests.fakes.providers import CANARIES, resend_domains, resend_error
+from tests.fakes.server import FakeServer, Reply
+
+API_KEY = CANARIES["RESEND_API_KEY"]
+DOMAINS_PATH = "/domains"
+
+
+def resend_check(
+    base_url: str, *, api_key: str | None = API_KEY, timeout: float = CHECK_TIMEOUT
+) -> ResendCheck:
+    settings = ResendSettings(
+        api_key=SecretStr(api_key) if api_key is not None else None, api_url=base_url
+    )
+    return ResendCheck(settings, timeout_seconds=timeout)
+
+
+async def failure_of(check: ResendCheck) -> CheckFailed:
+    with pytest.raises(CheckFailed) as raised:
+        await check.run()
+    return raised.value
+
+
+async def failure_for(fake_server: FakeServer, reply: Reply) -> CheckFailed:
+    fake_server.route(DOMAINS_PATH, reply)
+    return await failure_of(resend_check(fake_server.url))
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+async def test_email__api_key_unset() -> None:
+    """Without an API key the dashboard says email is not configured, naming the variable."""
+    outcome = await resend_check(misbehaviours.refused_url(), api_key=None).run()
+
+    assert outcome.status is Status.NOT_CONFIGURED
+    assert "RESEND_API_KEY" in outcome.message
+
+
+# --- healthy accounts ---------------------------------------------------------------------
+
+
+async def test_email__verified_domains(fake_server: FakeServer) -> None:
+    """A valid key shows as connected with the count of domains and of verified ones."""
+    fake_server.route(DOMAINS_PATH, resend_domains("verified", "pending", "verified"))
+
+    outcome = await resend_check(fake_server.url).run()
+
+    assert outcome == Outcome.connected(
+        "Resend API key is valid; 2 of 3 domains verified",
+        {"domains": 3, "verified_domains": 2},
+    )
+
+
+@pytest.mark.parametrize("statuses", [(), ("pending", "failed")], ids=["none", "unverified"])
+async def test_email__no_verified_domain(
+    fake_server: FakeServer, statuses: tuple[str, ...]
+) -> None:
+    """A valid key with no verified domain is connected, but the message says none is verified."""
+    fake_server.route(DOMAINS_PATH, resend_domains(*statuses))
+
+    outcome = await resend_check(fake_server.url).run()
+
+    assert outcome.status is Status.CONNECTED
+    assert "no sending domain is verified" in outcome.message
+    assert outcome.details == {"domains": len(statuses), "verified_domains": 0}
+
+
+async def test_email__request_headers(fake_server: FakeServer) -> None:
+    """Resend is asked with the key as a Bearer and the monitor's User-Agent."""
+    await resend_check(fake_server.url).run()
+
+    (request,) = fake_server.requests_to(DOMAINS_PATH)
+    assert request.method == "GET"
+    assert request.headers["authorization"] == f"Bearer {API_KEY}"
+    assert request.headers["user-agent"].startswith("integration-monitor/")
+
+
+async def test_email__restricted_key(fake_server: FakeServer) -> None:
+    """A sending-only key is healthy: connected, and the message says it can only send."""
+    fake_server.route(
+        DOMAINS_PATH,
+        resend_error(401, "restricted_api_key", "This API key is restricted to only send emails"),
+    )
+
+    outcome = await resend_check(fake_server.url).run()
+
+    assert outcome.status is Status.CONNECTED
+    assert "sending" in outcome.message
+    assert outcome.details == {"access": "sending"}
+
+
+# --- API errors ---------------------------------------------------------------------------
+
+RESEND_ERRORS = [
+    (400, "validation_error", "API key is invalid", Reason.AUTH),
+    (401, "missing_api_key", "Missing API key in the authorization header.", Reason.AUTH),
+    (403, "invalid_api_key", "API key is invalid", Reason.AUTH),
+    (
+        429,
+        "rate_limit_exceeded",
+        "Too many requests. You can only make 2 requests per second.",
+        Reason.RATE_LIMITED,
+    ),
+    (500, "internal_server_error", "An unexpected error occurred.", Reason.UPSTREAM_ERROR),
+    (503, "service_unavailable", "Service unavailable.", Reason.UPSTREAM_ERROR),
+]
+
+
+@pytest.mark.parametrize(("status", "name", "said", "reason"), RESEND_ERRORS)
+async def test_email__api_error(
+    fake_server: FakeServer, status: int, name: str, said: str, reason: Reason
+) -> None:
+    """Each Resend error shows as its reason, with Resend's words and error name."""
+    failure = await failure_for(fake_server, resend_error(status, name, said))
+
+    assert failure.reason is reason
+    assert said in failure.message
+    assert name in failure.message
+
+
+async def test_email__error_without_name(fake_server: FakeServer) -> None:
+    """An error body that is not Resend's shape is an invalid response."""
+    failure = await failure_for(fake_server, Reply.json(401, {"detail": "nope"}))
+
+    assert failure.reason is Reason.INVALID_RESPONSE
+
+
+async def test_email__success_without_domain_list(fake_server: FakeServer) -> None:
+    """A 200 without a list of domains is an invalid response."""
+    failure = await failure_for(fake_server, Reply.json(200, {"object": "list"}))
+
+    assert failure.reason is Reason.INVALID_RESPONSE
+
+
+# --- misbehaving upstreams ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [502, 200])
+async def test_email__proxy_html_page(fake_server: FakeServer, status: int) -> None:
+    """An HTML page from a proxy is an invalid response that says it was HTML."""
+    failure = await failure_for(fake_server, misbehaviours.proxy_error_page(status))
+
+    assert failure.reason is Reason.INVALID_RESPONSE
+    assert f"HTTP {status}" in failure.message
+    assert "text/html" in failure.message
+
+
+async def test_email__truncated_json(fake_server: FakeServer) -> None:
+    """A complete answer whose JSON is cut short is an invalid response."""
+    failure = await failure_for(fake_server, misbehaviours.truncated_json())
+
+    assert failure.reason is Reason.INVALID_RESPONSE
+
+
+async def test_email__connection_closed_mid_body(fake_server: FakeServer) -> None:
+    """Resend closing the connection halfway through the body is a connection error."""
+    failure = await failure_for(fake_server, misbehaviours.closed_mid_body())
+
+    assert failure.reason is Reason.CONNECTION
+
+
+async def test_email__body_over_cap(fake_server: FakeServer) -> None:
+    """A 2 MB answer is an invalid response."""
+    failure = await failure_for(fake_server, misbehaviours.oversized_json())
+
+    assert failure.reason is Reason.INVALID_RESPONSE
+
+
+async def test_email__gzip_bomb(fake_server: FakeServer) -> None:
+    """A small gzip body that inflates past the cap is an invalid response."""
+    failure = await failure_for(fake_server, misbehaviours.gzip_bomb())
+
+    assert failure.reason is Reason.INVALID_RESPONSE
+
+
+async def test_email__undecodable_gzip(fake_server: FakeServer) -> None:
+    """A body labelled gzip that is not gzip is an invalid response, not a crash."""
+    failure = await failure_for(fake_server, misbehaviours.mislabelled_gzip())
+
+    assert failure.reason is Reason.INVALID_RESPONSE
+    assert "gzip body that does not decode" in failure.message
+
+
+async def test_email__slow_upstream(fake_server: FakeServer) -> None:
+    """Resend answering after the timeout is a timeout error."""
+    fake_server.route(DOMAINS_PATH, misbehaviours.slow(resend_domains("verified")))
+
+    failure = await failure_of(resend_check(fake_server.url, timeout=SLOW_CHECK_TIMEOUT))
+
+    assert failure.reason is Reason.TIMEOUT
+
+
+async def test_email__connection_refused() -> None:
+    """Nothing listening at the Resend URL is a connection error."""
+    failure = await failure_of(resend_check(misbehaviours.refused_url()))
+
+    assert failure.reason is Reason.CONNECTION
