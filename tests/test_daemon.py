@@ -15,6 +15,7 @@ from tests.fakes.providers import (
 )
 from tests.fakes.server import FakeServer, Reply
 from tests.support.daemon import Daemon, running_daemon, wait_for
+from tests.support.postgres import PostgresServer
 
 FAST = {"MONITOR_INTERVAL_SECONDS": "1", "MONITOR_CHECK_TIMEOUT_SECONDS": "0.5"}
 
@@ -272,3 +273,31 @@ def test_daemon__promtool_finds_nothing_in_metrics(fake_server: FakeServer) -> N
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == ""
     assert done.stderr.strip() == ""
+
+
+def test_daemon__database_and_api_token_canaries_never_leave(postgres: PostgresServer) -> None:
+    """The DSN, its password and the API token appear in no log line, metric or answer."""
+    api_token = "api-token-canary-5b7e"
+    wrong_password = "wrong-pw-canary-77aa"
+    env = {
+        **FAST,
+        "DATABASE_CHECK_MODE": "postgres",
+        "MONITOR_API_TOKEN": api_token,
+        "DATABASE_URL": postgres.dsn(password=wrong_password),
+        "MONITOR_LOG_LEVEL": "debug",
+    }
+    auth = {"Authorization": f"Bearer {api_token}"}
+    with running_daemon(env) as daemon:
+        body = daemon.get("/api/integrations/status", headers=auth).json()
+        assert body["integrations"]["database"]["reason"] == "auth"
+        outputs = [
+            daemon.get("/api/integrations/status", headers=auth).text,
+            daemon.get("/health", headers=auth).text,
+            daemon.get("/metrics").text,
+            daemon.get("/api/integrations/status").text,
+        ]
+        assert daemon.terminate() == 0
+    outputs.append(daemon.stderr())
+    for secret in (api_token, wrong_password, postgres.dsn(password=wrong_password)):
+        for output in outputs:
+            assert secret not in output
