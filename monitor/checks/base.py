@@ -34,6 +34,20 @@ class Reason(StrEnum):
     INTERNAL = "internal"
 
 
+_REASON_BY_HTTP_STATUS = {
+    401: Reason.AUTH,
+    403: Reason.PERMISSION,
+    404: Reason.NOT_FOUND,
+    429: Reason.RATE_LIMITED,
+}
+
+
+def reason_for_http_status(status: int, overrides: dict[int, Reason] | None = None) -> Reason:
+    """The usual meaning of an HTTP error status; a provider overrides where it differs."""
+    table = {**_REASON_BY_HTTP_STATUS, **(overrides or {})}
+    return table.get(status, Reason.UPSTREAM_ERROR)
+
+
 class CheckFailed(Exception):
     """Raised by a check when its integration is in error.
 

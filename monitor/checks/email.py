@@ -8,7 +8,13 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from monitor.checks.base import CheckFailed, InvalidResponse, Outcome, Reason
+from monitor.checks.base import (
+    CheckFailed,
+    InvalidResponse,
+    Outcome,
+    Reason,
+    reason_for_http_status,
+)
 from monitor.checks.transport import JsonReply, get_json, new_http_client
 
 PROVIDER = "the Resend API"
@@ -76,11 +82,5 @@ def error_outcome(reply: JsonReply) -> Outcome:
 
 
 def resend_reason(http_status: int) -> Reason:
-    """Resend errors by HTTP status: 400/401/403 are about the key."""
-    if http_status in (400, 401, 403):
-        return Reason.AUTH
-    if http_status == 404:
-        return Reason.NOT_FOUND
-    if http_status == 429:
-        return Reason.RATE_LIMITED
-    return Reason.UPSTREAM_ERROR
+    """Resend errors by HTTP status: 400, 401 and 403 are all about the key."""
+    return reason_for_http_status(http_status, {400: Reason.AUTH, 403: Reason.AUTH})

@@ -9,7 +9,13 @@ from postgrest.exceptions import APIError
 from pydantic import SecretStr
 from supabase import AsyncClient, AsyncClientOptions
 
-from monitor.checks.base import CheckFailed, InvalidResponse, Outcome, Reason
+from monitor.checks.base import (
+    CheckFailed,
+    InvalidResponse,
+    Outcome,
+    Reason,
+    reason_for_http_status,
+)
 from monitor.checks.transport import (
     TRANSPORT_ERRORS,
     failure_from_transport_error,
@@ -109,16 +115,4 @@ def postgrest_failure(exc: APIError, http_status: int, table: str | None) -> Che
             Reason.NOT_FOUND, f"Supabase has no table {table!r}: {said}", {"code": exc.code}
         )
     details = {"code": exc.code} if exc.code else {}
-    return CheckFailed(_reason(http_status), f"Supabase: {said}", details)
-
-
-def _reason(http_status: int) -> Reason:
-    if http_status == 401:
-        return Reason.AUTH
-    if http_status == 403:
-        return Reason.PERMISSION
-    if http_status == 404:
-        return Reason.NOT_FOUND
-    if http_status == 429:
-        return Reason.RATE_LIMITED
-    return Reason.UPSTREAM_ERROR
+    return CheckFailed(reason_for_http_status(http_status), f"Supabase: {said}", details)
