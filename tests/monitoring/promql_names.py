@@ -1,0 +1,61 @@
+"""Which metric names a PromQL expression reads, and which names exist at all."""
+
+import re
+
+# The metrics the daemon exports (the interface contract, section 5). Histograms are
+# scraped as _bucket, _sum and _count series; their bare name holds no series.
+SPEC_METRICS = frozenset(
+    {
+        "integration_up",
+        "integration_status",
+        "integration_checks_total",
+        "integration_check_failures_total",
+        "integration_last_check_timestamp_seconds",
+        "integration_last_success_timestamp_seconds",
+        "integration_state_changes_total",
+        "integration_overall_status",
+        "integration_monitor_build_info",
+    }
+)
+SPEC_HISTOGRAMS = frozenset(
+    {"integration_check_duration_seconds", "integration_monitor_cycle_duration_seconds"}
+)
+# Written by Prometheus itself for every scrape target.
+PROMETHEUS_METRICS = frozenset({"up"})
+
+
+def known_series_names(recording_rules: set[str]) -> frozenset[str]:
+    """Every series name a query may read: the spec's, Prometheus's and the recorded ones."""
+    histogram_series = {
+        f"{name}{suffix}" for name in SPEC_HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")
+    }
+    return SPEC_METRICS | histogram_series | PROMETHEUS_METRICS | recording_rules
+
+
+_KEYWORDS = frozenset(
+    {"by", "without", "on", "ignoring", "group_left", "group_right", "bool"}
+    | {"and", "or", "unless", "offset", "inf", "nan", "atan2"}
+)
+# Removed before looking for names, in this order: none of them can hold a metric name.
+_NOT_NAMES = (
+    re.compile(r"#[^\n]*"),  # comments
+    re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|`[^`]*`'),  # strings
+    re.compile(r"\$\{[^}]*\}|\$\w+"),  # Grafana variables such as $__interval
+    re.compile(r"\{[^{}]*\}"),  # label matchers
+    re.compile(r"\[[^\[\]]*\]"),  # range and subquery windows
+    re.compile(r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^()]*\)"),
+    re.compile(r"\boffset\s+-?\w+"),
+)
+_IDENTIFIER = re.compile(r"(?<![\w.:])[a-zA-Z_:][\w:]*")
+
+
+def metric_names(expr: str) -> set[str]:
+    """Return the metric names an expression selects (not functions, labels or keywords)."""
+    for pattern in _NOT_NAMES:
+        expr = pattern.sub(" ", expr)
+    names = set()
+    for match in _IDENTIFIER.finditer(expr):
+        is_call = expr[match.end() :].lstrip().startswith("(")
+        if not is_call and match.group().lower() not in _KEYWORDS:
+            names.add(match.group())
+    return names

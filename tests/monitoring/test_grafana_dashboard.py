@@ -1,0 +1,184 @@
+"""The Grafana dashboard and its provisioning files, checked without a Grafana."""
+
+import json
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.monitoring.grafana_dashboard import (
+    BUILT_IN_PANEL_TYPES,
+    DATASOURCE_VARIABLE_UIDS,
+    GLOBAL_VARIABLES,
+    GRID_COLUMNS,
+    fill_variables,
+    iter_panels,
+    queries,
+    variables_used,
+)
+from tests.monitoring.promql_names import known_series_names, metric_names
+from tests.monitoring.stack_binaries import assert_tool_succeeds
+from tests.monitoring.stack_files import (
+    DASHBOARD,
+    GRAFANA_PROVISIONING,
+    load_yaml,
+    recording_rule_names,
+)
+
+SCHEMA_VERSION = 39
+DASHBOARD_JSON: dict[str, Any] = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+PANELS = list(iter_panels(DASHBOARD_JSON))
+DATA_PANELS = [panel for panel in PANELS if panel["type"] != "row"]
+QUERIES = queries(DASHBOARD_JSON)
+# Values Grafana would substitute; any well-formed ones will do for a syntax check.
+SAMPLE_VARIABLES = {
+    "datasource": "prometheus",
+    "job": "integration-monitor",
+    "instance": "localhost:9477",
+} | dict.fromkeys(GLOBAL_VARIABLES, "1m")
+
+
+def overlaps(a: dict[str, int], b: dict[str, int]) -> bool:
+    """Whether two gridPos rectangles share a cell."""
+    return (
+        a["x"] < b["x"] + b["w"]
+        and b["x"] < a["x"] + a["w"]
+        and a["y"] < b["y"] + b["h"]
+        and b["y"] < a["y"] + a["h"]
+    )
+
+
+def test_dashboard__declares_schema_version_39_and_identity() -> None:
+    """Grafana imports the dashboard with a stable uid instead of a migrated copy."""
+    assert DASHBOARD_JSON["schemaVersion"] == SCHEMA_VERSION
+    assert DASHBOARD_JSON["uid"] == "integration-monitor"
+    assert DASHBOARD_JSON["title"]
+    assert DASHBOARD_JSON.get("id") is None, "an exported id would clash on import"
+
+
+def test_dashboard__panels_have_unique_ids_and_known_types() -> None:
+    """Every panel renders, and links to a panel (viewPanel=<id>) open the right one."""
+    ids = [panel.get("id") for panel in PANELS]
+    assert all(isinstance(panel_id, int) for panel_id in ids), ids
+    assert len(ids) == len(set(ids)), f"duplicate panel ids: {ids}"
+    assert {panel["type"] for panel in PANELS} <= BUILT_IN_PANEL_TYPES
+
+
+@pytest.mark.parametrize("panel", PANELS, ids=lambda panel: panel["title"])
+def test_dashboard_panel__fits_the_24_column_grid(panel: dict[str, Any]) -> None:
+    """No panel is cut off at the right edge of the screen."""
+    grid = panel["gridPos"]
+    assert {"x", "y", "w", "h"} <= grid.keys()
+    assert all(isinstance(grid[key], int) and grid[key] >= 0 for key in "xywh")
+    assert grid["w"] > 0
+    assert grid["h"] > 0
+    assert grid["x"] + grid["w"] <= GRID_COLUMNS
+
+
+def test_dashboard__panels_do_not_overlap() -> None:
+    """No panel hides another one."""
+    pairs = [
+        (a["title"], b["title"])
+        for a, b in combinations(PANELS, 2)
+        if overlaps(a["gridPos"], b["gridPos"])
+    ]
+    assert pairs == []
+
+
+@pytest.mark.parametrize("panel", DATA_PANELS, ids=lambda panel: panel["title"])
+def test_dashboard_panel__queries_the_selected_datasource(panel: dict[str, Any]) -> None:
+    """Switching the datasource variable switches every panel and every query."""
+    refs = [panel.get("datasource", {})] + [
+        target.get("datasource", {}) for target in panel["targets"]
+    ]
+    assert all(ref.get("type") == "prometheus" for ref in refs), refs
+    assert all(ref.get("uid") in DATASOURCE_VARIABLE_UIDS for ref in refs), refs
+
+
+@pytest.mark.parametrize("panel", DATA_PANELS, ids=lambda panel: panel["title"])
+def test_dashboard_panel__targets_have_expr_and_unique_ref_ids(panel: dict[str, Any]) -> None:
+    """Every panel shows data, and Grafana can tell its queries apart."""
+    targets = panel["targets"]
+    assert targets, "a panel without a query shows nothing"
+    assert all(target.get("expr", "").strip() for target in targets)
+    ref_ids = [target.get("refId") for target in targets]
+    assert all(ref_ids), ref_ids
+    assert len(ref_ids) == len(set(ref_ids)), ref_ids
+
+
+def test_dashboard__variables_cover_datasource_job_and_instance() -> None:
+    """An operator can pick the Prometheus, the job and the instance to look at."""
+    variables = {var["name"]: var for var in DASHBOARD_JSON["templating"]["list"]}
+    assert variables["datasource"]["type"] == "datasource"
+    assert variables["datasource"]["query"] == "prometheus"
+    for name in ("job", "instance"):
+        assert variables[name]["type"] == "query"
+        assert variables[name]["datasource"]["uid"] in DATASOURCE_VARIABLE_UIDS
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda query: query.where)
+def test_dashboard_query__uses_only_defined_variables(query: Any) -> None:
+    """No panel shows 'No data' because of a misspelt variable."""
+    defined = {var["name"] for var in DASHBOARD_JSON["templating"]["list"]} | GLOBAL_VARIABLES
+    assert variables_used(query.expr) - defined == set()
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=lambda query: query.where)
+def test_dashboard_query__names_only_spec_or_recorded_metrics(query: Any) -> None:
+    """Every panel reads a metric the daemon exports or a shipped recording rule writes."""
+    names = metric_names(query.expr)
+    assert names, f"no metric found in {query.expr!r}"
+    assert names - known_series_names(recording_rule_names()) == set()
+
+
+def test_dashboard__panel_queries_filter_by_job_and_instance() -> None:
+    """Choosing an instance narrows every panel to it."""
+    panel_queries = [query for query in QUERIES if query.where.startswith("panel")]
+    assert [
+        q.where for q in panel_queries if not {"job", "instance"} <= variables_used(q.expr)
+    ] == []
+
+
+def test_dashboard__queries_parse_as_promql(tmp_path: Path) -> None:
+    """Prometheus accepts every dashboard query once Grafana has filled in the variables."""
+    rules = [
+        {"record": f"dashboard:query:{index}", "expr": fill_variables(query.expr, SAMPLE_VARIABLES)}
+        for index, query in enumerate(QUERIES)
+    ]
+    rule_file = tmp_path / "dashboard-queries.yml"
+    rule_file.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    assert_tool_succeeds("promtool", "check", "rules", str(rule_file))
+
+
+def test_dashboard__shows_what_an_operator_needs_at_night() -> None:
+    """Status now, status history, latency percentiles and a latency heatmap are there."""
+    types = {panel["type"] for panel in DATA_PANELS}
+    assert {"stat", "state-timeline", "timeseries", "heatmap"} <= types
+    heatmap_targets = [t for p in DATA_PANELS if p["type"] == "heatmap" for t in p["targets"]]
+    assert all("_bucket" in t["expr"] and t.get("format") == "heatmap" for t in heatmap_targets)
+
+
+def test_dashboard__annotates_state_changes() -> None:
+    """Status transitions appear as marks on every time axis."""
+    annotations = DASHBOARD_JSON["annotations"]["list"]
+    exprs = [a["expr"] for a in annotations if a.get("enable")]
+    assert any("integration_state_changes_total" in expr for expr in exprs)
+    assert all(a["datasource"]["uid"] in DATASOURCE_VARIABLE_UIDS for a in annotations)
+
+
+def test_grafana_provisioning__adds_a_prometheus_datasource() -> None:
+    """A fresh Grafana gets a Prometheus datasource for the dashboard's default."""
+    files = sorted((GRAFANA_PROVISIONING / "datasources").glob("*.yml"))
+    datasources = [ds for path in files for ds in load_yaml(path)["datasources"]]
+    assert [ds["type"] for ds in datasources] == ["prometheus"]
+    assert datasources[0]["url"].startswith("http")
+
+
+def test_grafana_provisioning__loads_the_dashboard_folder() -> None:
+    """Grafana's dashboard provider reads the folder that holds the shipped JSON."""
+    files = sorted((GRAFANA_PROVISIONING / "dashboards").glob("*.yml"))
+    providers = [p for path in files for p in load_yaml(path)["providers"]]
+    assert providers
+    assert all(p["type"] == "file" and p["options"]["path"] for p in providers)
