@@ -13,13 +13,11 @@ import prometheus_client
 
 from monitor import __version__
 from monitor.config import ConfigError, Settings, load_settings
-from monitor.daemon import run_daemon
+from monitor.daemon import build_runner, run_daemon
 from monitor.logs import configure_logging
 from monitor.redaction import Redactor
-from monitor.runner import Runner
 from monitor.snapshot import Overall, Snapshot
 from monitor.store import SnapshotStore
-from monitor.targets import build_targets
 
 # Nagios plugin convention, which Icinga and most cron wrappers read.
 EXIT_BY_OVERALL = {Overall.HEALTHY: 0, Overall.PARTIAL: 1, Overall.DEGRADED: 2}
@@ -81,11 +79,7 @@ def run_check(settings: Settings, *, as_json: bool, out: TextIO) -> int:
 
 
 async def _one_cycle(settings: Settings) -> Snapshot:
-    runner = Runner(
-        build_targets(settings),
-        settings.monitor_check_timeout_seconds,
-        Redactor(settings.secret_values()),
-    )
+    runner = build_runner(settings)
     store = SnapshotStore()
     results = await runner.run_cycle()
     store.apply(results, max(r.checked_at for r in results.values()), 0.0)

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     monitor_host: str = "0.0.0.0"
     monitor_port: int = Field(9477, ge=0, le=65535)
     monitor_api_token: SecretStr | None = None
+    monitor_retry_transient: bool = False
     monitor_failure_threshold: int = Field(1, ge=1)
     monitor_success_threshold: int = Field(1, ge=1)
     monitor_log_format: Annotated[Literal["json", "console", "auto"], BeforeValidator(_lower)] = (

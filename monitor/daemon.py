@@ -35,15 +35,22 @@ class _Server(uvicorn.Server):
         yield
 
 
-def build_monitor(settings: Settings, registry: CollectorRegistry) -> Monitor:
-    """Wire targets, runner, store and metrics from the settings."""
-    targets = build_targets(settings)
-    redactor = Redactor(settings.secret_values())
-    runner = Runner(targets, settings.monitor_check_timeout_seconds, redactor)
-    store = SnapshotStore(settings.monitor_failure_threshold, settings.monitor_success_threshold)
-    metrics = MonitorMetrics(
-        registry, [t.name for t in targets], settings.monitor_check_timeout_seconds
+def build_runner(settings: Settings) -> Runner:
+    """The runner over every configured target, with secrets scrubbed from its results."""
+    return Runner(
+        build_targets(settings),
+        settings.monitor_check_timeout_seconds,
+        Redactor(settings.secret_values()),
+        retry_transient=settings.monitor_retry_transient,
     )
+
+
+def build_monitor(settings: Settings, registry: CollectorRegistry) -> Monitor:
+    """Wire runner, store and metrics from the settings."""
+    runner = build_runner(settings)
+    store = SnapshotStore(settings.monitor_failure_threshold, settings.monitor_success_threshold)
+    names = [target.name for target in runner.targets]
+    metrics = MonitorMetrics(registry, names, settings.monitor_check_timeout_seconds)
     return Monitor(runner, store, metrics, settings.monitor_interval_seconds)
 
 

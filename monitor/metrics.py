@@ -77,6 +77,12 @@ class MonitorMetrics:
             ["integration"],
             registry=registry,
         )
+        self.retries = Counter(
+            "integration_check_retries",
+            "Second tries after a transient failure (MONITOR_RETRY_TRANSIENT)",
+            ["integration"],
+            registry=registry,
+        )
         self.state_changes = Counter(
             "integration_state_changes",
             "Reported-status transitions",
@@ -113,17 +119,21 @@ class MonitorMetrics:
         for status in Status:
             self.status.labels(integration, status.value).set(0)
         self.checks.labels(integration)
+        self.retries.labels(integration)
         self.state_changes.labels(integration)
         self.check_duration.labels(integration)
         for reason in Reason:
             self.failures.labels(integration, reason.value)
 
     def observe_result(self, integration: str, result: CheckResult) -> None:
-        """Count one raw check result."""
-        self.checks.labels(integration).inc()
-        self.check_duration.labels(integration).observe(result.duration_ms / 1000)
+        """Count one raw check result; one held back by a rate limit only marks the time."""
         timestamp = result.checked_at.timestamp()
         self.last_check.labels(integration).set(timestamp)
+        if result.attempts == 0:
+            return
+        self.checks.labels(integration).inc()
+        self.retries.labels(integration).inc(result.attempts - 1)
+        self.check_duration.labels(integration).observe(result.duration_ms / 1000)
         if result.healthy:
             self.last_success.labels(integration).set(timestamp)
         if result.reason is not None:

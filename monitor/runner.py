@@ -1,20 +1,27 @@
-"""One cycle: every target checked at once, each under a hard deadline, none hurting another."""
+"""One cycle: every target checked at once, each under a hard deadline, none hurting another.
+
+The runner also remembers, per target, a provider's request to slow down (Retry-After and its
+kin): until then the target is not asked again and its last error is reported as it stands.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from monitor.checks.base import CheckFailed, CheckResult, Outcome, Reason, Target
+from monitor.checks.base import CheckFailed, CheckResult, Outcome, Reason, Target, rfc3339
 from monitor.redaction import Redactor
 
 log = structlog.get_logger("monitor.runner")
 
 Clock = Callable[[], datetime]
+# Failures that another try a moment later often clears; the rest will not change in a second.
+TRANSIENT_REASONS = frozenset({Reason.CONNECTION, Reason.UPSTREAM_ERROR})
 
 
 def utc_now() -> datetime:
@@ -22,14 +29,28 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class _Attempt:
+    outcome: Outcome
+    requests: int
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class _Hold:
+    until: float  # on the monotonic clock
+    outcome: Outcome
+
+
 class Runner:
     """Runs the checks of a list of targets in parallel.
 
     Args:
         targets: what to check; each name appears once in the results.
-        timeout_seconds: the hard deadline of one check, connect to last byte.
+        timeout_seconds: the hard deadline of one check (retry included), connect to last byte.
         redactor: scrubs secrets out of every message and detail a provider echoes back.
-        clock: stamps results (a fake in tests).
+        retry_transient: try once more, within the deadline, after a connection or 5xx failure.
+        clock: stamps results; monotonic: measures holds. Both are fakes in tests.
     """
 
     def __init__(
@@ -37,12 +58,18 @@ class Runner:
         targets: Sequence[Target],
         timeout_seconds: float,
         redactor: Redactor,
+        *,
+        retry_transient: bool = False,
         clock: Clock = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.targets = tuple(targets)
         self._timeout = timeout_seconds
         self._redactor = redactor
+        self._retry_transient = retry_transient
         self._clock = clock
+        self._monotonic = monotonic
+        self._holds: dict[str, _Hold] = {}
         # Checks that ignored cancellation past their deadline; kept so they are not collected
         # mid-flight, and dropped as soon as they end.
         self._stragglers: set[asyncio.Task[Outcome]] = set()
@@ -53,13 +80,32 @@ class Runner:
         return {target.name: result for target, result in zip(self.targets, results, strict=True)}
 
     async def _run_one(self, target: Target) -> CheckResult:
+        hold = self._holds.get(target.name)
+        if hold is not None and self._monotonic() < hold.until:
+            return CheckResult(hold.outcome, self._clock(), 0.0, attempts=0)
         started = time.perf_counter()
-        outcome = await self._outcome_within_deadline(target)
+        attempt = await self._attempt_within_deadline(target)
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
-        return CheckResult(self._redactor.scrub_outcome(outcome), self._clock(), duration_ms)
+        outcome = self._redactor.scrub_outcome(attempt.outcome)
+        if attempt.retry_after:
+            outcome = self._hold_back(target.name, outcome, attempt.retry_after)
+        else:
+            self._holds.pop(target.name, None)
+        return CheckResult(outcome, self._clock(), duration_ms, attempts=attempt.requests)
 
-    async def _outcome_within_deadline(self, target: Target) -> Outcome:
-        task = asyncio.create_task(target.check.run(), name=f"check:{target.name}")
+    def _hold_back(self, name: str, outcome: Outcome, seconds: float) -> Outcome:
+        next_attempt = rfc3339(self._clock() + timedelta(seconds=seconds))
+        held = replace(
+            outcome,
+            message=f"{outcome.message}; next attempt after {next_attempt}",
+            details={**outcome.details, "next_attempt_at": next_attempt},
+        )
+        self._holds[name] = _Hold(self._monotonic() + seconds, held)
+        return held
+
+    async def _attempt_within_deadline(self, target: Target) -> _Attempt:
+        requests = [0]
+        task = asyncio.create_task(self._tries(target, requests), name=f"check:{target.name}")
         try:
             done, _ = await asyncio.wait({task}, timeout=self._timeout)
         except asyncio.CancelledError:
@@ -67,10 +113,20 @@ class Runner:
             raise
         if not done:
             self._abandon(task)
-            return Outcome.failed(
-                CheckFailed(Reason.TIMEOUT, f"no result within {self._timeout:g} s")
-            )
-        return self._outcome_of(target, task)
+            failure = CheckFailed(Reason.TIMEOUT, f"no result within {self._timeout:g} s")
+            return _Attempt(Outcome.failed(failure), requests[0])
+        return self._attempt_of(target, task, requests[0])
+
+    async def _tries(self, target: Target, requests: list[int]) -> Outcome:
+        requests[0] = 1
+        try:
+            return await target.check.run()
+        except CheckFailed as failure:
+            if not (self._retry_transient and failure.reason in TRANSIENT_REASONS):
+                raise
+            log.info("check.retrying", integration=target.name, reason=failure.reason.value)
+        requests[0] = 2
+        return await target.check.run()
 
     def _abandon(self, task: asyncio.Task[Outcome]) -> None:
         # The deadline holds even for a check that swallows cancellation: we stop waiting here.
@@ -83,11 +139,11 @@ class Runner:
         if not task.cancelled():
             task.exception()  # retrieved, so asyncio does not warn about it
 
-    def _outcome_of(self, target: Target, task: asyncio.Task[Outcome]) -> Outcome:
+    def _attempt_of(self, target: Target, task: asyncio.Task[Outcome], requests: int) -> _Attempt:
         try:
-            return task.result()
+            return _Attempt(task.result(), requests)
         except CheckFailed as failure:
-            return Outcome.failed(failure)
+            return _Attempt(Outcome.failed(failure), requests, failure.retry_after)
         except Exception as exc:  # the boundary of one check
             log.error(
                 "check.crashed",
@@ -96,10 +152,9 @@ class Runner:
                 error_type=type(exc).__name__,
                 exc_info=exc,
             )
-            return Outcome.failed(
-                CheckFailed(
-                    Reason.INTERNAL,
-                    f"the {target.kind} check failed unexpectedly"
-                    f" ({type(exc).__name__}); see the monitor's log",
-                )
+            crash = CheckFailed(
+                Reason.INTERNAL,
+                f"the {target.kind} check failed unexpectedly ({type(exc).__name__});"
+                " see the monitor's log",
             )
+            return _Attempt(Outcome.failed(crash), requests)

@@ -55,13 +55,22 @@ class CheckFailed(Exception):
         reason: one of the bounded reasons.
         message: one plain sentence for an operator; never a secret.
         details: provider facts that help (a request id, Meta's fbtrace_id).
+        retry_after: seconds the provider asked us to wait before the next request.
     """
 
-    def __init__(self, reason: Reason, message: str, details: JsonDetails | None = None) -> None:
+    def __init__(
+        self,
+        reason: Reason,
+        message: str,
+        details: JsonDetails | None = None,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.details: JsonDetails = dict(details or {})
+        self.retry_after = retry_after
 
 
 class InvalidResponse(CheckFailed):
@@ -103,6 +112,8 @@ class CheckResult:
     outcome: Outcome
     checked_at: datetime
     duration_ms: float
+    # Requests made: 1, 2 with a retry, 0 while a provider's rate limit holds the check back.
+    attempts: int = 1
 
     @property
     def status(self) -> Status:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import SecretStr
@@ -15,7 +16,7 @@ from monitor.checks.base import (
     Reason,
     reason_for_http_status,
 )
-from monitor.checks.transport import JsonReply, get_json, new_http_client
+from monitor.checks.transport import JsonReply, get_json, new_http_client, retry_after_seconds
 
 PROVIDER = "the Resend API"
 
@@ -78,7 +79,13 @@ def error_outcome(reply: JsonReply) -> Outcome:
         return Outcome.connected(
             "Resend API key is valid but restricted to sending emails", {"access": "sending"}
         )
-    raise CheckFailed(resend_reason(reply.status_code), f"Resend: {said or name} ({name})")
+    reason = resend_reason(reply.status_code)
+    wait = retry_after_seconds(reply.headers, datetime.now(UTC))
+    raise CheckFailed(
+        reason,
+        f"Resend: {said or name} ({name})",
+        retry_after=wait if reason is Reason.RATE_LIMITED else None,
+    )
 
 
 def resend_reason(http_status: int) -> Reason:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 import httpx
@@ -15,6 +16,7 @@ from monitor.checks.transport import (
     TRANSPORT_ERRORS,
     failure_from_transport_error,
     new_http_client,
+    retry_after_seconds,
 )
 
 PROVIDER = "the Stripe API"
@@ -133,7 +135,14 @@ def stripe_failure(exc: stripe.StripeError) -> CheckFailed:
             f"{PROVIDER} answered HTTP {exc.http_status} with a body that is not a Stripe answer",
             details,
         )
-    return CheckFailed(stripe_reason(exc), f"Stripe: {said}", details)
+    reason = stripe_reason(exc)
+    wait = retry_after_seconds(exc.headers or {}, datetime.now(UTC))
+    return CheckFailed(
+        reason,
+        f"Stripe: {said}",
+        details,
+        retry_after=wait if reason is Reason.RATE_LIMITED else None,
+    )
 
 
 def stripe_reason(exc: stripe.StripeError) -> Reason:

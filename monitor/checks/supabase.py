@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import httpx
 from postgrest.exceptions import APIError
@@ -21,6 +22,7 @@ from monitor.checks.transport import (
     failure_from_transport_error,
     new_http_client,
     parse_json_body,
+    retry_after_seconds,
 )
 
 PROVIDER = "Supabase"
@@ -36,14 +38,16 @@ class SupabaseSettings:
     health_table: str | None = None
 
 
-class _LastStatus:
-    """Remembers the HTTP status of the last response; PostgREST errors do not carry it."""
+class _LastResponse:
+    """Remembers the status and headers of the last response; PostgREST errors carry neither."""
 
     def __init__(self) -> None:
-        self.code = 0
+        self.status = 0
+        self.headers = httpx.Headers()
 
     async def __call__(self, response: httpx.Response) -> None:
-        self.code = response.status_code
+        self.status = response.status_code
+        self.headers = response.headers
 
 
 class SupabaseCheck:
@@ -60,15 +64,13 @@ class SupabaseCheck:
             return Outcome.not_configured(
                 "Supabase is not configured: SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY are needed"
             )
-        last_status = _LastStatus()
-        async with new_http_client(self._timeout, event_hooks={"response": [last_status]}) as http:
+        last = _LastResponse()
+        async with new_http_client(self._timeout, event_hooks={"response": [last]}) as http:
             client = AsyncClient(url, key.get_secret_value(), options=_options(http))
             try:
                 return await self._probe(client, http)
             except APIError as exc:
-                raise postgrest_failure(
-                    exc, last_status.code, self._settings.health_table
-                ) from None
+                raise postgrest_failure(exc, last, self._settings.health_table) from None
             except TRANSPORT_ERRORS as exc:
                 raise failure_from_transport_error(exc, PROVIDER) from exc
             except ValueError as exc:  # a 2xx body the SDK could not parse
@@ -102,8 +104,9 @@ def _options(http: httpx.AsyncClient) -> AsyncClientOptions:
     )
 
 
-def postgrest_failure(exc: APIError, http_status: int, table: str | None) -> CheckFailed:
-    """Map a PostgREST error (with the HTTP status seen) to a failure."""
+def postgrest_failure(exc: APIError, last: _LastResponse, table: str | None) -> CheckFailed:
+    """Map a PostgREST error (with the HTTP status and headers seen) to a failure."""
+    http_status = last.status
     if isinstance(exc.__cause__, ValueError) or exc.code == str(http_status):
         # postgrest-py fills in the HTTP status as code when the body was not PostgREST JSON.
         return InvalidResponse(
@@ -115,4 +118,11 @@ def postgrest_failure(exc: APIError, http_status: int, table: str | None) -> Che
             Reason.NOT_FOUND, f"Supabase has no table {table!r}: {said}", {"code": exc.code}
         )
     details = {"code": exc.code} if exc.code else {}
-    return CheckFailed(reason_for_http_status(http_status), f"Supabase: {said}", details)
+    reason = reason_for_http_status(http_status)
+    wait = retry_after_seconds(last.headers, datetime.now(UTC))
+    return CheckFailed(
+        reason,
+        f"Supabase: {said}",
+        details,
+        retry_after=wait if reason is Reason.RATE_LIMITED else None,
+    )

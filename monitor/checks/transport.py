@@ -13,6 +13,8 @@ import ssl
 import zlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -213,3 +215,29 @@ def _is_certificate_problem(exc: BaseException) -> bool:
 
 
 TRANSPORT_ERRORS = (httpx.HTTPError, BodyTooLarge, UnsupportedEncoding, UndecodableBody)
+
+
+# A provider asking for more than this is capped: the monitor must look again eventually.
+MAX_RETRY_AFTER_SECONDS = 3600.0
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: datetime) -> float | None:
+    """How long the provider asked us to wait, from `Retry-After` (seconds or an HTTP date)
+    or Resend's `ratelimit-reset` (seconds); the longer when both are given."""
+    waits = [_delay(headers.get("retry-after"), now), _delay(headers.get("ratelimit-reset"), now)]
+    known = [w for w in waits if w is not None and w > 0]
+    return min(max(known), MAX_RETRY_AFTER_SECONDS) if known else None
+
+
+def _delay(value: str | None, now: datetime) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value.strip())
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return (when - now).total_seconds() if when.tzinfo else None

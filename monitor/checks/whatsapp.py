@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import SecretStr
 
 from monitor.checks.base import CheckFailed, InvalidResponse, Outcome, Reason
-from monitor.checks.transport import get_json, new_http_client
+from monitor.checks.transport import (
+    MAX_RETRY_AFTER_SECONDS,
+    get_json,
+    new_http_client,
+    retry_after_seconds,
+)
 
 PROVIDER = "the Meta Graph API"
 ACCOUNT_FIELDS = "id,name,account_review_status,health_status"
@@ -61,7 +68,7 @@ class WhatsAppCheck:
                 params={"fields": ACCOUNT_FIELDS},
             )
         if isinstance(reply.body, Mapping) and "error" in reply.body:
-            raise graph_failure(reply.body["error"], reply.status_code)
+            raise graph_failure(reply.body["error"], reply.status_code, reply.headers)
         if reply.status_code != 200 or not isinstance(reply.body, Mapping):
             raise InvalidResponse(
                 f"{PROVIDER} answered HTTP {reply.status_code} without an account"
@@ -69,7 +76,9 @@ class WhatsAppCheck:
         return account_outcome(reply.body)
 
 
-def graph_failure(error: Any, http_status: int) -> CheckFailed:
+def graph_failure(
+    error: Any, http_status: int, headers: Mapping[str, str] | None = None
+) -> CheckFailed:
     """Map a Graph `{"error": {...}}` body to a failure, keeping fbtrace_id for Meta support."""
     if not isinstance(error, Mapping):
         return InvalidResponse(f"{PROVIDER} answered HTTP {http_status} with a malformed error")
@@ -77,7 +86,30 @@ def graph_failure(error: Any, http_status: int) -> CheckFailed:
     details = {k: error[k] for k in ("code", "error_subcode", "fbtrace_id") if k in error}
     meta_message = str(error.get("message") or "no message")
     reason = graph_reason(code if isinstance(code, int) else None, http_status)
-    return CheckFailed(reason, f"{PROVIDER} error {code}: {meta_message}", details)
+    wait = graph_retry_after(headers or {}) if reason is Reason.RATE_LIMITED else None
+    return CheckFailed(
+        reason, f"{PROVIDER} error {code}: {meta_message}", details, retry_after=wait
+    )
+
+
+def graph_retry_after(headers: Mapping[str, str]) -> float | None:
+    """The wait Meta asks for: Retry-After, or the business use case header's
+    `estimated_time_to_regain_access` (in minutes), whichever is longer.
+
+    https://developers.facebook.com/docs/graph-api/overview/rate-limiting#headers-2
+    """
+    waits = [retry_after_seconds(headers, datetime.now(UTC)) or 0.0]
+    try:
+        usage = json.loads(headers.get("x-business-use-case-usage") or "{}")
+    except ValueError:
+        usage = {}
+    for entries in usage.values() if isinstance(usage, dict) else []:
+        for entry in entries if isinstance(entries, list) else []:
+            minutes = entry.get("estimated_time_to_regain_access") if isinstance(entry, dict) else 0
+            if isinstance(minutes, int | float):
+                waits.append(minutes * 60.0)
+    longest = min(max(waits), MAX_RETRY_AFTER_SECONDS)
+    return longest or None
 
 
 def graph_reason(code: int | None, http_status: int) -> Reason:
