@@ -48,7 +48,7 @@ def runner_for(
 async def test_graph_rate_limit__next_check_waits_for_regain_access(
     fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Meta's estimated_time_to_regain_access holds WhatsApp back, and the message says until when."""
+    """Meta's estimated_time_to_regain_access holds WhatsApp back; the message says until when."""
     usage = {
         providers.WABA_ID: [
             {"type": "whatsapp", "call_count": 100, "estimated_time_to_regain_access": 2}
