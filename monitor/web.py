@@ -6,6 +6,7 @@ Every answer comes from the cached snapshot; only POST /api/integrations/refresh
 from __future__ import annotations
 
 import hmac
+import json
 import math
 
 from prometheus_client import CollectorRegistry
@@ -61,7 +62,10 @@ def create_app(monitor: Monitor, registry: CollectorRegistry, api_token: str | N
         max_age = math.ceil(monitor.seconds_until_next_cycle())
         return JSONResponse(snapshot.to_json(), headers={"Cache-Control": f"max-age={max_age}"})
 
-    async def refresh(_: Request) -> Response:
+    async def refresh(request: Request) -> Response:
+        problem = await refresh_body_problem(request)
+        if problem is not None:
+            return problem
         snapshot = await monitor.refresh()
         return JSONResponse(snapshot.to_json(), headers={"Cache-Control": "no-store"})
 
@@ -96,6 +100,28 @@ def create_app(monitor: Monitor, registry: CollectorRegistry, api_token: str | N
     ]
     middleware = [Middleware(BearerTokenMiddleware, token=api_token)] if api_token else []
     return Starlette(routes=routes, middleware=middleware)
+
+
+# The refresh button sends no body, or an empty JSON object; anything bigger is a mistake.
+MAX_REFRESH_BODY_BYTES = 1024
+
+
+async def refresh_body_problem(request: Request) -> Response | None:
+    """A 413 for a body over the cap, a 400 for JSON that does not parse; None when fine.
+
+    The body is read only up to the cap, so a client streaming gigabytes costs us a kilobyte.
+    """
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_REFRESH_BODY_BYTES:
+            return JSONResponse({"error": "this endpoint takes no request body"}, status_code=413)
+    if body.strip() and request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            json.loads(body)
+        except ValueError:
+            return JSONResponse({"error": "the request body is not valid JSON"}, status_code=400)
+    return None
 
 
 def _not_ready() -> Response:

@@ -301,3 +301,21 @@ def test_daemon__database_and_api_token_canaries_never_leave(postgres: PostgresS
     for secret in (api_token, wrong_password, postgres.dsn(password=wrong_password)):
         for output in outputs:
             assert secret not in output
+
+
+def test_daemon__refresh_rejects_huge_and_malformed_bodies(fake_server: FakeServer) -> None:
+    """A huge body gets 413 and bad JSON 400, plainly; an empty JSON object is fine."""
+    with running_daemon({**provider_env(fake_server), **FAST}) as daemon:
+        huge = daemon.post("/api/integrations/refresh", content=b"x" * (5 * 1024 * 1024))
+        assert huge.status_code == 413
+        bad = daemon.post(
+            "/api/integrations/refresh",
+            content=b"{not json",
+            headers={"Content-Type": "application/json"},
+        )
+        assert bad.status_code == 400
+        assert bad.json() == {"error": "the request body is not valid JSON"}
+        fine = daemon.post("/api/integrations/refresh", json={})
+        assert fine.status_code == 200
+        assert daemon.get("/livez").status_code == 200
+        assert "Traceback" not in daemon.stderr()
