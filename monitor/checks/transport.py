@@ -42,6 +42,10 @@ class UndecodableBody(Exception):
     """The body does not decode as the content encoding the server named."""
 
 
+# Everything a request through our client may raise that is the network's or the peer's fault.
+TRANSPORT_ERRORS = (httpx.HTTPError, BodyTooLarge, UnsupportedEncoding, UndecodableBody)
+
+
 def _inflater(encoding: str) -> zlib._Decompress | None:
     if encoding in ("", "identity"):
         return None
@@ -212,9 +216,6 @@ def _is_certificate_problem(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
-
-
-TRANSPORT_ERRORS = (httpx.HTTPError, BodyTooLarge, UnsupportedEncoding, UndecodableBody)
 
 
 # A provider asking for more than this is capped: the monitor must look again eventually.
