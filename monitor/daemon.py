@@ -50,7 +50,12 @@ def build_monitor(settings: Settings, registry: CollectorRegistry) -> Monitor:
     runner = build_runner(settings)
     store = SnapshotStore(settings.monitor_failure_threshold, settings.monitor_success_threshold)
     names = [target.name for target in runner.targets]
-    metrics = MonitorMetrics(registry, names, settings.monitor_check_timeout_seconds)
+    metrics = MonitorMetrics(
+        registry,
+        names,
+        settings.monitor_check_timeout_seconds,
+        settings.monitor_interval_seconds,
+    )
     return Monitor(runner, store, metrics, settings.monitor_interval_seconds)
 
 

@@ -31,10 +31,15 @@ class MonitorMetrics:
         registry: where to register; tests pass a fresh one.
         integrations: names known up front, so every series exists from the first scrape.
         timeout_seconds: shapes the latency buckets.
+        interval_seconds: exported, so rules can say "3 intervals" whatever it is.
     """
 
     def __init__(
-        self, registry: CollectorRegistry, integrations: Iterable[str], timeout_seconds: float
+        self,
+        registry: CollectorRegistry,
+        integrations: Iterable[str],
+        timeout_seconds: float,
+        interval_seconds: float = 60.0,
     ) -> None:
         self.registry = registry
         self.up = Gauge(
@@ -101,6 +106,12 @@ class MonitorMetrics:
             buckets=duration_buckets(timeout_seconds),
             registry=registry,
         )
+        interval = Gauge(
+            "integration_monitor_interval_seconds",
+            "Configured time between check cycles (alert rules derive staleness from it)",
+            registry=registry,
+        )
+        interval.set(interval_seconds)
         build = Gauge(
             "integration_monitor_build_info",
             "Always 1; labels say what runs",

@@ -15,6 +15,9 @@ SPEC_METRICS = frozenset(
         "integration_state_changes_total",
         "integration_overall_status",
         "integration_monitor_build_info",
+        # Beyond the contract: the configured interval, so staleness is measured in intervals.
+        "integration_monitor_interval_seconds",
+        "integration_check_retries_total",
     }
 )
 SPEC_HISTOGRAMS = frozenset(
