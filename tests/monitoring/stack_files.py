@@ -14,7 +14,7 @@ ALERTMANAGER_CONFIG = REPO_ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
 DASHBOARD = REPO_ROOT / "grafana" / "dashboards" / "integration-monitor.json"
 GRAFANA_PROVISIONING = REPO_ROOT / "grafana" / "provisioning"
 ALERTS_RUNBOOK = REPO_ROOT / "docs" / "alerts.md"
-MONITORING_STACK_DOC = REPO_ROOT / "docs" / "monitoring-stack.md"
+MONITORING_STACK_DOC = REPO_ROOT / "README.md"
 
 
 def load_yaml(path: Path) -> Any:
