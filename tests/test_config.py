@@ -116,3 +116,20 @@ def test_build_targets__database_mode(
     targets = {t.name: t for t in build_targets(load_settings())}
     assert list(targets) == ["whatsapp", "stripe", "email", "database"]
     assert targets["database"].kind == kind
+
+
+def test_build_targets__reprs_hold_no_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Targets and the provider settings inside them print without their secrets."""
+    secrets = {
+        "WHATSAPP_ACCESS_TOKEN": "EAAGreprcanary",
+        "STRIPE_SECRET_KEY": "sk_reprcanary",
+        "RESEND_API_KEY": "re_reprcanary",
+        "DATABASE_URL": "postgresql://u:pwreprcanary@h/d",
+    }
+    for name, value in secrets.items():
+        monkeypatch.setenv(name, value)
+    for target in build_targets(load_settings()):
+        printed = repr(target) + repr(vars(target.check))
+        for value in secrets.values():
+            assert value not in printed
+        assert "pwreprcanary" not in printed
