@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from monitor.checks.base import CheckFailed, Outcome, Reason, Status
 from monitor.checks.email import ResendCheck, ResendSettings
 from tests.checks import misbehaviours
-from tests.checks.misbehaviours import CHECK_TIMEOUT, SLOW_CHECK_TIMEOUT
+from tests.checks.misbehaviours import CHECK_TIMEOUT
 from tests.fakes.providers import CANARIES, resend_domains, resend_error
 from tests.fakes.server import FakeServer, Reply
 
@@ -141,68 +141,3 @@ async def test_email__success_without_domain_list(fake_server: FakeServer) -> No
     failure = await failure_for(fake_server, Reply.json(200, {"object": "list"}))
 
     assert failure.reason is Reason.INVALID_RESPONSE
-
-
-# --- misbehaving upstreams ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize("status", [502, 200])
-async def test_email__proxy_html_page(fake_server: FakeServer, status: int) -> None:
-    """An HTML page from a proxy is an invalid response that says it was HTML."""
-    failure = await failure_for(fake_server, misbehaviours.proxy_error_page(status))
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-    assert f"HTTP {status}" in failure.message
-    assert "text/html" in failure.message
-
-
-async def test_email__truncated_json(fake_server: FakeServer) -> None:
-    """A complete answer whose JSON is cut short is an invalid response."""
-    failure = await failure_for(fake_server, misbehaviours.truncated_json())
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-
-
-async def test_email__connection_closed_mid_body(fake_server: FakeServer) -> None:
-    """Resend closing the connection halfway through the body is a connection error."""
-    failure = await failure_for(fake_server, misbehaviours.closed_mid_body())
-
-    assert failure.reason is Reason.CONNECTION
-
-
-async def test_email__body_over_cap(fake_server: FakeServer) -> None:
-    """A 2 MB answer is an invalid response."""
-    failure = await failure_for(fake_server, misbehaviours.oversized_json())
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-
-
-async def test_email__gzip_bomb(fake_server: FakeServer) -> None:
-    """A small gzip body that inflates past the cap is an invalid response."""
-    failure = await failure_for(fake_server, misbehaviours.gzip_bomb())
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-
-
-async def test_email__undecodable_gzip(fake_server: FakeServer) -> None:
-    """A body labelled gzip that is not gzip is an invalid response, not a crash."""
-    failure = await failure_for(fake_server, misbehaviours.mislabelled_gzip())
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-    assert "gzip body that does not decode" in failure.message
-
-
-async def test_email__slow_upstream(fake_server: FakeServer) -> None:
-    """Resend answering after the timeout is a timeout error."""
-    fake_server.route(DOMAINS_PATH, misbehaviours.slow(resend_domains("verified")))
-
-    failure = await failure_of(resend_check(fake_server.url, timeout=SLOW_CHECK_TIMEOUT))
-
-    assert failure.reason is Reason.TIMEOUT
-
-
-async def test_email__connection_refused() -> None:
-    """Nothing listening at the Resend URL is a connection error."""
-    failure = await failure_of(resend_check(misbehaviours.refused_url()))
-
-    assert failure.reason is Reason.CONNECTION

@@ -7,16 +7,13 @@ from pydantic import SecretStr
 
 from monitor.checks.base import CheckFailed, Outcome, Reason, Status
 from monitor.checks.supabase import SupabaseCheck, SupabaseSettings
-from tests.checks import misbehaviours
-from tests.checks.misbehaviours import CHECK_TIMEOUT, SLOW_CHECK_TIMEOUT
+from tests.checks.misbehaviours import CHECK_TIMEOUT
 from tests.fakes.providers import (
     CANARIES,
     HEALTH_TABLE,
     REST_ROOT,
     TABLE_PATH,
     postgrest_error,
-    postgrest_root,
-    postgrest_rows,
 )
 from tests.fakes.server import FakeServer, Reply
 
@@ -148,89 +145,3 @@ async def test_supabase__server_error(
 
     assert failure.reason is Reason.UPSTREAM_ERROR
     assert "Could not connect with the database" in failure.message
-
-
-# --- misbehaving upstreams ----------------------------------------------------------------
-
-
-@PROBES
-async def test_supabase__proxy_html_page(fake_server: FakeServer, table: str | None) -> None:
-    """An HTML 502 page from the gateway is an invalid response that names the status."""
-    failure = await failure_for(fake_server, misbehaviours.proxy_error_page(), table=table)
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-    assert "502" in failure.message
-
-
-@PROBES
-async def test_supabase__html_page_with_200(fake_server: FakeServer, table: str | None) -> None:
-    """An HTML page served as 200 (a captive portal, a misrouted proxy) is an invalid response."""
-    failure = await failure_for(fake_server, misbehaviours.proxy_error_page(200), table=table)
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-
-
-@PROBES
-async def test_supabase__truncated_json(fake_server: FakeServer, table: str | None) -> None:
-    """A complete 200 whose JSON is cut short is an invalid response."""
-    failure = await failure_for(fake_server, misbehaviours.truncated_json(), table=table)
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-
-
-@PROBES
-async def test_supabase__connection_closed_mid_body(
-    fake_server: FakeServer, table: str | None
-) -> None:
-    """Supabase closing the connection halfway through the body is a connection error."""
-    failure = await failure_for(fake_server, misbehaviours.closed_mid_body(), table=table)
-
-    assert failure.reason is Reason.CONNECTION
-
-
-@PROBES
-async def test_supabase__body_over_cap(fake_server: FakeServer, table: str | None) -> None:
-    """A 2 MB answer is an invalid response."""
-    failure = await failure_for(fake_server, misbehaviours.oversized_json(), table=table)
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-    assert "larger than" in failure.message
-
-
-@PROBES
-async def test_supabase__gzip_bomb(fake_server: FakeServer, table: str | None) -> None:
-    """A small gzip body that inflates past the cap is an invalid response."""
-    failure = await failure_for(fake_server, misbehaviours.gzip_bomb(), table=table)
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-    assert "larger than" in failure.message
-
-
-@PROBES
-async def test_supabase__undecodable_gzip(fake_server: FakeServer, table: str | None) -> None:
-    """A body labelled gzip that is not gzip is an invalid response, not a crash."""
-    failure = await failure_for(fake_server, misbehaviours.mislabelled_gzip(), table=table)
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-    assert "gzip body that does not decode" in failure.message
-
-
-@PROBES
-async def test_supabase__slow_upstream(fake_server: FakeServer, table: str | None) -> None:
-    """Supabase answering after the timeout is a timeout error."""
-    reply = postgrest_rows() if table else postgrest_root()
-    fake_server.route(TABLE_PATH if table else REST_ROOT, misbehaviours.slow(reply))
-
-    failure = await failure_of(
-        supabase_check(fake_server.url, table=table, timeout=SLOW_CHECK_TIMEOUT)
-    )
-
-    assert failure.reason is Reason.TIMEOUT
-
-
-@PROBES
-async def test_supabase__connection_refused(table: str | None) -> None:
-    """Nothing listening at the project URL is a connection error."""
-    failure = await failure_of(supabase_check(misbehaviours.refused_url(), table=table))
-
-    assert failure.reason is Reason.CONNECTION

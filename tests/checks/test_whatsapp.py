@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from monitor.checks.base import CheckFailed, Outcome, Reason, Status
 from monitor.checks.whatsapp import WhatsAppCheck, WhatsAppSettings
 from tests.checks import misbehaviours
-from tests.checks.misbehaviours import CHECK_TIMEOUT, SLOW_CHECK_TIMEOUT
+from tests.checks.misbehaviours import CHECK_TIMEOUT
 from tests.fakes.providers import (
     CANARIES,
     GRAPH_VERSION,
@@ -210,78 +210,3 @@ async def test_whatsapp__account_without_id(fake_server: FakeServer) -> None:
     failure = await failure_for(fake_server, Reply.json(200, {"name": "Acme Support"}))
 
     assert failure.reason is Reason.INVALID_RESPONSE
-
-
-# --- misbehaving upstreams ----------------------------------------------------------------
-
-
-@pytest.mark.parametrize("status", [502, 200])
-async def test_whatsapp__proxy_html_page(fake_server: FakeServer, status: int) -> None:
-    """An HTML page from a proxy in front of Graph is an invalid response that says it was HTML."""
-    failure = await failure_for(fake_server, misbehaviours.proxy_error_page(status))
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-    assert f"HTTP {status}" in failure.message
-    assert "text/html" in failure.message
-
-
-async def test_whatsapp__truncated_json(fake_server: FakeServer) -> None:
-    """A complete answer whose JSON is cut short is an invalid response."""
-    failure = await failure_for(fake_server, misbehaviours.truncated_json())
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-
-
-async def test_whatsapp__connection_closed_mid_body(fake_server: FakeServer) -> None:
-    """Graph closing the connection halfway through the body is a connection error."""
-    failure = await failure_for(fake_server, misbehaviours.closed_mid_body())
-
-    assert failure.reason is Reason.CONNECTION
-
-
-async def test_whatsapp__connection_reset(fake_server: FakeServer) -> None:
-    """Graph resetting the connection instead of answering is a connection error."""
-    failure = await failure_for(fake_server, Reply(reset=True))
-
-    assert failure.reason is Reason.CONNECTION
-
-
-async def test_whatsapp__body_over_cap(fake_server: FakeServer) -> None:
-    """A 2 MB answer is an invalid response, not a 2 MB read into memory."""
-    failure = await failure_for(fake_server, misbehaviours.oversized_json())
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-    assert "larger than" in failure.message
-
-
-async def test_whatsapp__gzip_bomb(fake_server: FakeServer) -> None:
-    """A small gzip body that inflates past the cap is an invalid response."""
-    failure = await failure_for(fake_server, misbehaviours.gzip_bomb())
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-    assert "larger than" in failure.message
-
-
-async def test_whatsapp__undecodable_gzip(fake_server: FakeServer) -> None:
-    """A body labelled gzip that is not gzip is an invalid response, not a crash."""
-    failure = await failure_for(fake_server, misbehaviours.mislabelled_gzip())
-
-    assert failure.reason is Reason.INVALID_RESPONSE
-    assert "gzip body that does not decode" in failure.message
-
-
-async def test_whatsapp__slow_upstream(fake_server: FakeServer) -> None:
-    """Graph answering after the timeout is a timeout error."""
-    fake_server.route(WABA_PATH, misbehaviours.slow(graph_account()))
-
-    failure = await failure_of(whatsapp_check(fake_server.url, timeout=SLOW_CHECK_TIMEOUT))
-
-    assert failure.reason is Reason.TIMEOUT
-
-
-async def test_whatsapp__connection_refused() -> None:
-    """Nothing listening at the Graph URL is a connection error."""
-    failure = await failure_of(whatsapp_check(misbehaviours.refused_url()))
-
-    assert failure.reason is Reason.CONNECTION
-    assert "could not connect" in failure.message

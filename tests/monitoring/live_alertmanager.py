@@ -1,44 +1,23 @@
 """Debian's Alertmanager running on a free loopback port, driven through its v2 API."""
 
-import socket
-import subprocess
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.monitoring.stack_binaries import require_tool
+from tests.monitoring.stack_binaries import (
+    free_loopback_port,
+    require_tool,
+    running_server,
+    wait_until,
+)
+
+# wait_until is passed on: the Alertmanager tests poll the v2 API with it.
+__all__ = ["alert_status", "is_inhibited", "post_alerts", "running_alertmanager", "wait_until"]
 
 START_DEADLINE_SECONDS = 15.0
-POLL_SECONDS = 0.05
-
-
-def free_loopback_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], bool], deadline_seconds: float, what: str) -> None:
-    """Poll `condition` until it holds; fail with `what` once the deadline passes."""
-    deadline = time.monotonic() + deadline_seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {deadline_seconds} s waiting for {what}")
-        time.sleep(POLL_SECONDS)
-
-
-def _is_ready(base_url: str, process: subprocess.Popen[bytes]) -> bool:
-    if process.poll() is not None:
-        raise AssertionError(f"Alertmanager exited with code {process.returncode} at start")
-    try:
-        return httpx.get(f"{base_url}/-/ready", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 @contextmanager
@@ -57,14 +36,9 @@ def running_alertmanager(config: Path, workdir: Path) -> Iterator[str]:
         f"--web.listen-address={base_url.removeprefix('http://')}",
         "--cluster.listen-address=",
     ]
-    with (workdir / "alertmanager.log").open("wb") as log:
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_until(lambda: _is_ready(base_url, process), START_DEADLINE_SECONDS, "ready")
-            yield base_url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    log = workdir / "alertmanager.log"
+    with running_server("Alertmanager", args, base_url, log, START_DEADLINE_SECONDS):
+        yield base_url
 
 
 def post_alerts(base_url: str, *label_sets: Mapping[str, str]) -> None:

@@ -1,6 +1,5 @@
 """Debian's Prometheus running on a free loopback port, driven through its HTTP API."""
 
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -8,22 +7,9 @@ from typing import Any
 
 import httpx
 
-from tests.monitoring.live_alertmanager import free_loopback_port, wait_until
-from tests.monitoring.stack_binaries import require_tool
+from tests.monitoring.stack_binaries import free_loopback_port, require_tool, running_server
 
 START_DEADLINE_SECONDS = 20.0
-
-
-def _is_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> bool:
-    if process.poll() is not None:
-        raise AssertionError(
-            f"Prometheus exited with code {process.returncode} at start:\n"
-            f"{log.read_text(errors='replace')}"
-        )
-    try:
-        return httpx.get(f"{base_url}/-/ready", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
 
 
 @contextmanager
@@ -44,20 +30,8 @@ def running_prometheus(config: Path, workdir: Path) -> Iterator[str]:
         f"--web.listen-address={base_url.removeprefix('http://')}",
         "--rules.alert.resend-delay=1s",
     ]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_until(
-                lambda: _is_ready(base_url, process, log_path), START_DEADLINE_SECONDS, "ready"
-            )
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+    with running_server("Prometheus", args, base_url, log_path, START_DEADLINE_SECONDS):
+        yield base_url
 
 
 def api_get(base_url: str, path: str, **params: str) -> dict[str, Any]:

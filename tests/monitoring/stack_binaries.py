@@ -1,8 +1,15 @@
-"""Debian's Prometheus and Alertmanager binaries, found on PATH or failing loudly."""
+"""Debian's Prometheus and Alertmanager binaries: found on PATH or failing loudly, then run
+once or as a server on a free loopback port."""
 
 import shutil
+import socket
 import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.monitoring.stack_files import REPO_ROOT
@@ -55,3 +62,58 @@ def assert_tool_succeeds(name: str, *args: str) -> subprocess.CompletedProcess[s
         f"--- stdout\n{result.stdout}\n--- stderr\n{result.stderr}"
     )
     return result
+
+
+POLL_SECONDS = 0.05
+
+
+def free_loopback_port() -> int:
+    """Return a TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], deadline_seconds: float, what: str) -> None:
+    """Poll `condition` until it holds; fail with `what` once the deadline passes."""
+    deadline = time.monotonic() + deadline_seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {deadline_seconds} s waiting for {what}")
+        time.sleep(POLL_SECONDS)
+
+
+def _is_ready(name: str, base_url: str, process: subprocess.Popen[bytes], log: Path) -> bool:
+    if process.poll() is not None:
+        raise AssertionError(
+            f"{name} exited with code {process.returncode} at start:\n"
+            f"{log.read_text(errors='replace')}"
+        )
+    try:
+        return httpx.get(f"{base_url}/-/ready", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+@contextmanager
+def running_server(
+    name: str, args: list[str], base_url: str, log: Path, start_deadline_seconds: float
+) -> Iterator[None]:
+    """Run a server binary until the block ends, once its `/-/ready` at `base_url` answers 200.
+
+    Its output goes to `log`; a server that exits at start fails the test with that log.
+    """
+    with log.open("wb") as output:
+        process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            wait_until(
+                lambda: _is_ready(name, base_url, process, log), start_deadline_seconds, "ready"
+            )
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
