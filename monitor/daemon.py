@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import signal
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import structlog
 import uvicorn
@@ -15,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from monitor import __version__
 from monitor.config import Settings
+from monitor.http_server import HeadDeadlineProtocol, Server
 from monitor.metrics import MonitorMetrics
 from monitor.redaction import Redactor
 from monitor.runner import Runner
@@ -25,14 +24,6 @@ from monitor.web import create_app
 
 log = structlog.get_logger("monitor")
 SHUTDOWN_GRACE_SECONDS = 2
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon decides when to stop."""
-
-    @contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 def build_runner(settings: Settings) -> Runner:
@@ -101,8 +92,9 @@ async def _serve(settings: Settings, sock: socket.socket) -> int:
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
+        http=HeadDeadlineProtocol,
     )
-    server = _Server(config)
+    server = Server(config)
     stop_requested = _stop_event()
     host, port = sock.getsockname()[:2]
     log.info(

@@ -113,7 +113,9 @@ class Runner:
             raise
         if not done:
             self._abandon(task)
-            failure = CheckFailed(Reason.TIMEOUT, f"no result within {self._timeout:g} s")
+            failure = CheckFailed(
+                Reason.TIMEOUT, f"the {target.kind} check gave no result within {self._timeout:g} s"
+            )
             return _Attempt(Outcome.failed(failure), requests[0])
         return self._attempt_of(target, task, requests[0])
 
@@ -140,21 +142,28 @@ class Runner:
             task.exception()  # retrieved, so asyncio does not warn about it
 
     def _attempt_of(self, target: Target, task: asyncio.Task[Outcome], requests: int) -> _Attempt:
-        try:
+        # Read the exception instead of re-raising it: a re-raise here would tie the failure,
+        # its traceback and whatever that holds (a body up to the cap) into a reference cycle
+        # that only a full garbage collection frees.
+        exc = task.exception()
+        if exc is None:
             return _Attempt(task.result(), requests)
-        except CheckFailed as failure:
-            return _Attempt(Outcome.failed(failure), requests, failure.retry_after)
-        except Exception as exc:  # the boundary of one check
-            log.error(
-                "check.crashed",
-                integration=target.name,
-                kind=target.kind,
-                error_type=type(exc).__name__,
-                exc_info=exc,
-            )
-            crash = CheckFailed(
-                Reason.INTERNAL,
-                f"the {target.kind} check failed unexpectedly ({type(exc).__name__});"
-                " see the monitor's log",
-            )
-            return _Attempt(Outcome.failed(crash), requests)
+        if isinstance(exc, CheckFailed):
+            return _Attempt(Outcome.failed(exc), requests, exc.retry_after)
+        return self._crashed(target, exc, requests)
+
+    def _crashed(self, target: Target, exc: BaseException, requests: int) -> _Attempt:
+        """The boundary of one check: an unexpected exception is logged and reported."""
+        log.error(
+            "check.crashed",
+            integration=target.name,
+            kind=target.kind,
+            error_type=type(exc).__name__,
+            exc_info=exc,
+        )
+        crash = CheckFailed(
+            Reason.INTERNAL,
+            f"the {target.kind} check failed unexpectedly ({type(exc).__name__});"
+            " see the monitor's log",
+        )
+        return _Attempt(Outcome.failed(crash), requests)

@@ -23,6 +23,25 @@ from monitor.health import health_document
 from monitor.service import Monitor
 
 PROTECTED_PREFIXES = ("/api/", "/health")
+# h11 enforces a head limit only on a head that arrives in pieces; one that arrives in a single
+# read may be far larger. No client of ours needs more than this.
+MAX_HEADER_BYTES = 16 * 1024
+
+
+class HeaderSizeLimitMiddleware:
+    """Answers 431 to a request whose headers add up to more than MAX_HEADER_BYTES."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = sum(len(name) + len(value) for name, value in scope["headers"])
+            if size > MAX_HEADER_BYTES:
+                response = JSONResponse({"error": "request headers too large"}, status_code=431)
+                await response(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
 
 
 class BearerTokenMiddleware:
@@ -98,7 +117,9 @@ def create_app(monitor: Monitor, registry: CollectorRegistry, api_token: str | N
         Route("/livez", livez, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
-    middleware = [Middleware(BearerTokenMiddleware, token=api_token)] if api_token else []
+    middleware = [Middleware(HeaderSizeLimitMiddleware)]
+    if api_token:
+        middleware.append(Middleware(BearerTokenMiddleware, token=api_token))
     return Starlette(routes=routes, middleware=middleware)
 
 

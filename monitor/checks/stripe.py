@@ -16,6 +16,7 @@ from monitor.checks.transport import (
     TRANSPORT_ERRORS,
     failure_from_transport_error,
     new_http_client,
+    parse_json_body,
     retry_after_seconds,
 )
 
@@ -46,13 +47,17 @@ class MonitorHttpClient(stripe.HTTPClient):
     async def request_async(
         self, method: str, url: str, headers: Mapping[str, str], post_data: Any = None
     ) -> tuple[bytes, int, Mapping[str, str]]:
-        """Send one request; transport errors become APIConnectionError with the cause kept."""
+        """Send one request.
+
+        Failures are raised as our own CheckFailed, which the SDK lets through untouched: its
+        APIConnectionError would keep the failure alive in its frames until a full collection.
+        """
         try:
             response = await self._client.request(method, url, headers=headers, data=post_data)
         except TRANSPORT_ERRORS as exc:
-            raise stripe.APIConnectionError(  # type: ignore[no-untyped-call]
-                f"request to {PROVIDER} failed"
-            ) from exc
+            raise failure_from_transport_error(exc, PROVIDER) from None
+        if response.status_code >= 400:
+            _require_stripe_error_body(response)
         return response.content, response.status_code, response.headers
 
     def request(self, *args: Any, **kwargs: Any) -> NoReturn:
@@ -61,6 +66,16 @@ class MonitorHttpClient(stripe.HTTPClient):
 
     async def close_async(self) -> None:
         """The client belongs to the check, which closes it."""
+
+
+def _require_stripe_error_body(response: httpx.Response) -> None:
+    # The SDK assumes `error` is an object and fails with AttributeError on anything else.
+    body = parse_json_body(response, PROVIDER)
+    if not (isinstance(body, Mapping) and isinstance(body.get("error"), Mapping)):
+        raise InvalidResponse(
+            f"{PROVIDER} answered HTTP {response.status_code}"
+            " with a body that is not a Stripe error"
+        )
 
 
 class StripeCheck:

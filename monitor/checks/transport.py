@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
+import socket
 import ssl
 import zlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -23,6 +24,7 @@ from monitor import __version__
 from monitor.checks.base import CheckFailed, InvalidResponse, Reason
 
 MAX_BODY_BYTES = 1024 * 1024
+_E = TypeVar("_E", bound=BaseException)
 USER_AGENT = f"integration-monitor/{__version__}"
 
 
@@ -196,26 +198,31 @@ def failure_from_transport_error(exc: BaseException, provider: str) -> CheckFail
         return InvalidResponse(f"{provider} sent a {exc}")
     if isinstance(exc, httpx.TimeoutException):
         return CheckFailed(Reason.TIMEOUT, f"{provider} did not answer in time")
-    if _is_certificate_problem(exc):
-        return CheckFailed(Reason.CONNECTION, f"could not verify the TLS certificate of {provider}")
+    return CheckFailed(Reason.CONNECTION, _connection_problem(exc, provider))
+
+
+def _connection_problem(exc: BaseException, provider: str) -> str:
+    """One sentence on what went wrong with the connection, as precisely as the causes tell."""
+    certificate = _cause_of_type(exc, ssl.SSLCertVerificationError)
+    if certificate is not None or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+        why = getattr(certificate, "verify_message", None)
+        return f"could not verify the TLS certificate of {provider}" + (f": {why}" if why else "")
     if isinstance(exc, httpx.RemoteProtocolError):
-        return CheckFailed(
-            Reason.CONNECTION, f"{provider} closed the connection before a complete answer"
-        )
+        return f"{provider} closed the connection before a complete answer"
+    if _cause_of_type(exc, socket.gaierror) is not None:
+        return f"could not resolve the host name of {provider}"
     if isinstance(exc, httpx.ConnectError):
-        return CheckFailed(Reason.CONNECTION, f"could not connect to {provider}")
-    return CheckFailed(Reason.CONNECTION, f"the connection to {provider} failed")
+        return f"could not connect to {provider}"
+    return f"the connection to {provider} failed"
 
 
-def _is_certificate_problem(exc: BaseException) -> bool:
+def _cause_of_type(exc: BaseException, kind: type[_E]) -> _E | None:
     seen: BaseException | None = exc
     while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(
-            seen
-        ):
-            return True
+        if isinstance(seen, kind):
+            return seen
         seen = seen.__cause__ or seen.__context__
-    return False
+    return None
 
 
 # A provider asking for more than this is capped: the monitor must look again eventually.

@@ -150,7 +150,7 @@ def blocked_message(name: str, health: Mapping[str, Any]) -> str:
     blocked = next(
         (
             entity
-            for entity in health.get("entities") or []
+            for entity in _list(health.get("entities"))
             if isinstance(entity, Mapping) and entity.get("can_send_message") == "BLOCKED"
         ),
         None,
@@ -158,6 +158,10 @@ def blocked_message(name: str, health: Mapping[str, Any]) -> str:
     if blocked is None:
         return f"WhatsApp Business Account {name} is blocked from sending messages"
     entity = f"{blocked.get('entity_type', 'entity')} {blocked.get('id', '')}".strip()
-    errors = [e for e in blocked.get("errors") or [] if isinstance(e, Mapping)]
+    errors = [e for e in _list(blocked.get("errors")) if isinstance(e, Mapping)]
     said = f": {errors[0].get('error_description')}" if errors else ""
     return f"messaging is blocked at {entity}{said}"
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []

@@ -1,0 +1,1 @@
+"""Fault injection: real loopback servers that misbehave, and what the monitor makes of them."""
