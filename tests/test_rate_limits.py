@@ -145,17 +145,22 @@ def flaky(first: Reply, then: Reply) -> object:
     return respond
 
 
-async def test_retry_transient__off_by_default_one_request(
-    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """By default a 5xx is reported as it is: no second request within the cycle."""
-    fake_server.route(
+def serve_one_blip(server: FakeServer) -> None:
+    """Resend answers one 503, then healthy domains."""
+    server.route(
         "/domains",
         flaky(
             providers.resend_error(503, "internal_server_error", "try later"),
             providers.resend_domains("verified"),
         ),
     )
+
+
+async def test_retry_transient__off_by_default_one_request(
+    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By default a 5xx is reported as it is: no second request within the cycle."""
+    serve_one_blip(fake_server)
     runner = runner_for(fake_server, monkeypatch, FakeMonotonic())
     result = (await runner.run_cycle())["email"]
     assert result.reason is Reason.UPSTREAM_ERROR
@@ -166,13 +171,7 @@ async def test_retry_transient__one_retry_heals_a_blip_and_is_counted(
     fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With MONITOR_RETRY_TRANSIENT, one 5xx blip is retried once, and the retry is counted."""
-    fake_server.route(
-        "/domains",
-        flaky(
-            providers.resend_error(503, "internal_server_error", "try later"),
-            providers.resend_domains("verified"),
-        ),
-    )
+    serve_one_blip(fake_server)
     runner = runner_for(fake_server, monkeypatch, FakeMonotonic(), retry_transient=True)
     registry = CollectorRegistry()
     metrics = MonitorMetrics(registry, [t.name for t in runner.targets], 5)
