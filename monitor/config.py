@@ -21,6 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from monitor.redaction import MIN_SECRET_LENGTH
+
 
 class ConfigError(Exception):
     """The configuration is invalid; `problems` lists each one in plain words."""
@@ -34,6 +36,12 @@ def _http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError("must be an http:// or https:// URL with a host")
+    try:
+        parts.port  # noqa: B018 - reading it is the check: urlsplit validates ports lazily
+    except ValueError:
+        raise ValueError("has a port that is not a number from 0 to 65535") from None
+    if parts.query or parts.fragment:
+        raise ValueError("must be a base URL, without a query or fragment")
     return value.rstrip("/")
 
 
@@ -42,6 +50,7 @@ def _lower(value: Any) -> Any:
 
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+_TOO_SHORT = f"is too short to be kept out of logs (at least {MIN_SECRET_LENGTH} characters)"
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 
@@ -53,7 +62,7 @@ class Settings(BaseSettings):
     )
 
     whatsapp_access_token: SecretStr | None = None
-    whatsapp_business_account_id: str | None = None
+    whatsapp_business_account_id: str | None = Field(None, pattern=r"^\d+$")
     whatsapp_graph_api_url: HttpUrl = "https://graph.facebook.com"
     whatsapp_graph_api_version: str = Field("v25.0", pattern=r"^v\d+\.\d+$")
     stripe_secret_key: SecretStr | None = None
@@ -68,8 +77,8 @@ class Settings(BaseSettings):
     database_check_mode: Annotated[
         Literal["auto", "supabase", "postgres"], BeforeValidator(_lower)
     ] = "auto"
-    monitor_interval_seconds: float = Field(60.0, gt=0)
-    monitor_check_timeout_seconds: float = Field(10.0, gt=0)
+    monitor_interval_seconds: float = Field(60.0, gt=0, le=86400, allow_inf_nan=False)
+    monitor_check_timeout_seconds: float = Field(10.0, gt=0, allow_inf_nan=False)
     monitor_host: str = "0.0.0.0"
     monitor_port: int = Field(9477, ge=0, le=65535)
     monitor_api_token: SecretStr | None = None
@@ -81,14 +90,30 @@ class Settings(BaseSettings):
     )
     monitor_log_level: Annotated[LogLevel, BeforeValidator(_lower)] = "info"
 
+    @field_validator(
+        "whatsapp_access_token",
+        "stripe_secret_key",
+        "resend_api_key",
+        "supabase_service_role_key",
+        "monitor_api_token",
+    )
+    @classmethod
+    def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(_TOO_SHORT)
+        return secret
+
     @field_validator("database_url")
     @classmethod
     def _parseable_dsn(cls, dsn: SecretStr | None) -> SecretStr | None:
         if dsn is not None:
             try:
-                psycopg.conninfo.conninfo_to_dict(dsn.get_secret_value())
+                conninfo = psycopg.conninfo.conninfo_to_dict(dsn.get_secret_value())
             except psycopg.ProgrammingError:
                 raise ValueError("is not a PostgreSQL connection string or URL") from None
+            password = str(conninfo.get("password") or "")
+            if password and len(password) < MIN_SECRET_LENGTH:
+                raise ValueError(f"has a password that {_TOO_SHORT}")
         return dsn
 
     @model_validator(mode="after")
@@ -143,11 +168,22 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError([_problem(error) for error in exc.errors()]) from None
 
 
+# What a value that fails a pattern should look like, in words rather than a regex.
+_PATTERN_HINTS = {
+    "whatsapp_business_account_id": "should be the numeric WhatsApp Business Account id",
+    "whatsapp_graph_api_version": "should be a Graph API version such as v25.0",
+    "supabase_health_table": "should be a table name (letters, digits, _; schema.table allowed)",
+}
+
+
 def _problem(error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if not error["loc"]:
         return message
-    return f"{str(error['loc'][0]).upper()}: {_plain(message)}"
+    field = str(error["loc"][0])
+    if error["type"] == "string_pattern_mismatch":
+        message = _PATTERN_HINTS.get(field, message)
+    return f"{field.upper()}: {_plain(message)}"
 
 
 def _plain(message: str) -> str:

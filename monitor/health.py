@@ -16,9 +16,7 @@ def health_document(snapshot: Snapshot, version: str) -> tuple[dict[str, Any], i
     status = _DOCUMENT_STATUS[snapshot.overall_status]
     document = {
         "status": status,
-        "version": version.partition(".")[0],
-        "releaseId": version,
-        "serviceId": "integration-monitor",
+        **_service(version),
         "description": "health of the platform's third-party integrations",
         "checks": {
             f"{name}:connectivity": [_check_entry(name, entry)]
@@ -41,3 +39,20 @@ def _check_entry(name: str, entry: Reported) -> dict[str, Any]:
     if result.status is not Status.CONNECTED:
         check["output"] = result.outcome.message
     return check
+
+
+def not_ready_document(version: str) -> dict[str, Any]:
+    """The document before the first cycle has finished: nothing is known yet."""
+    return {
+        "status": "fail",
+        **_service(version),
+        "output": "the first check cycle has not finished yet",
+    }
+
+
+def _service(version: str) -> dict[str, str]:
+    return {
+        "version": version.partition(".")[0],
+        "releaseId": version,
+        "serviceId": "integration-monitor",
+    }

@@ -15,8 +15,8 @@ from urllib.parse import quote, quote_plus
 from monitor.checks.base import Outcome
 
 REDACTED = "[REDACTED]"
-# A secret shorter than this would blank out ordinary words; no real key is this short.
-_MIN_SECRET_LENGTH = 3
+# A secret shorter than this would blank out ordinary words; configuration refuses them.
+MIN_SECRET_LENGTH = 3
 
 
 class Redactor:
@@ -25,7 +25,7 @@ class Redactor:
     def __init__(self, secrets: Iterable[str]) -> None:
         forms: set[str] = set()
         for secret in secrets:
-            if len(secret) >= _MIN_SECRET_LENGTH:
+            if len(secret) >= MIN_SECRET_LENGTH:
                 forms |= {
                     secret,
                     quote(secret, safe=""),

@@ -145,6 +145,10 @@ class Runner:
         # Read the exception instead of re-raising it: a re-raise here would tie the failure,
         # its traceback and whatever that holds (a body up to the cap) into a reference cycle
         # that only a full garbage collection frees.
+        if task.cancelled():
+            # Cancelled from inside (a library's cancel scope), not by our deadline.
+            failure = CheckFailed(Reason.INTERNAL, f"the {target.kind} check was cancelled")
+            return _Attempt(Outcome.failed(failure), requests)
         exc = task.exception()
         if exc is None:
             return _Attempt(task.result(), requests)

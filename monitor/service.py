@@ -55,6 +55,8 @@ class Monitor:
         self._monotonic = monotonic
         self._started_at = monotonic()
         self._last_cycle_end: float | None = None
+        # Set only by the scheduled job: refreshes from a dashboard must not hide a stuck loop.
+        self._last_scheduled_end: float | None = None
         self._inflight: asyncio.Task[Snapshot] | None = None
         self._scheduler: AsyncIOScheduler | None = None
 
@@ -80,6 +82,7 @@ class Monitor:
 
     def start(self) -> None:
         """Schedule the first cycle now and the next ones every interval."""
+        self._started_at = self._monotonic()
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_job(
             self._scheduled_cycle,
@@ -114,7 +117,9 @@ class Monitor:
         """The scheduler runs and a cycle finished within the last few intervals."""
         if self._scheduler is None or not self._scheduler.running:
             return False
-        since = self._last_cycle_end if self._last_cycle_end is not None else self._started_at
+        since = self._last_scheduled_end
+        if since is None:
+            since = self._started_at
         return self._monotonic() - since < STALE_AFTER_INTERVALS * self.interval_seconds
 
     def _cycle_running(self) -> bool:
@@ -125,6 +130,8 @@ class Monitor:
             await self.run_cycle()
         except Exception:  # the loop's boundary: log and keep the schedule
             log.exception("monitor.cycle_failed")
+            return
+        self._last_scheduled_end = self._monotonic()
 
     async def _cycle(self) -> Snapshot:
         started = self._monotonic()

@@ -5,6 +5,7 @@ Every answer comes from the cached snapshot; only POST /api/integrations/refresh
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import math
@@ -19,7 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from monitor import __version__
-from monitor.health import health_document
+from monitor.health import health_document, not_ready_document
 from monitor.service import Monitor
 
 PROTECTED_PREFIXES = ("/api/", "/health")
@@ -91,7 +92,12 @@ def create_app(monitor: Monitor, registry: CollectorRegistry, api_token: str | N
     async def health(_: Request) -> Response:
         snapshot = monitor.snapshot
         if snapshot is None:
-            return _not_ready()
+            return JSONResponse(
+                not_ready_document(__version__),
+                status_code=503,
+                media_type="application/health+json",
+                headers={"Retry-After": "5"},
+            )
         document, http_status = health_document(snapshot, __version__)
         return JSONResponse(document, status_code=http_status, media_type="application/health+json")
 
@@ -125,24 +131,38 @@ def create_app(monitor: Monitor, registry: CollectorRegistry, api_token: str | N
 
 # The refresh button sends no body, or an empty JSON object; anything bigger is a mistake.
 MAX_REFRESH_BODY_BYTES = 1024
+REFRESH_BODY_SECONDS = 5.0
 
 
 async def refresh_body_problem(request: Request) -> Response | None:
-    """A 413 for a body over the cap, a 400 for JSON that does not parse; None when fine.
+    """413 for a body over the cap, 408 for one that does not arrive in time, 400 for one that
+    is not JSON; None when fine.
 
-    The body is read only up to the cap, so a client streaming gigabytes costs us a kilobyte.
+    The body is read only up to the cap and for a few seconds, so a client streaming
+    gigabytes, or a byte now and then, costs us a kilobyte and a moment.
     """
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_REFRESH_BODY_BYTES:
-            return JSONResponse({"error": "this endpoint takes no request body"}, status_code=413)
-    if body.strip() and request.headers.get("content-type", "").startswith("application/json"):
+    try:
+        async with asyncio.timeout(REFRESH_BODY_SECONDS):
+            body = await _capped_body(request)
+    except TimeoutError:
+        return JSONResponse({"error": "the request body did not arrive in time"}, status_code=408)
+    if body is None:
+        return JSONResponse({"error": "this endpoint takes no request body"}, status_code=413)
+    if body.strip():
         try:
             json.loads(body)
         except ValueError:
             return JSONResponse({"error": "the request body is not valid JSON"}, status_code=400)
     return None
+
+
+async def _capped_body(request: Request) -> bytes | None:
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_REFRESH_BODY_BYTES:
+            return None
+    return body
 
 
 def _not_ready() -> Response:

@@ -133,3 +133,28 @@ def test_build_targets__reprs_hold_no_secret(monkeypatch: pytest.MonkeyPatch) ->
         for value in secrets.values():
             assert value not in printed
         assert "pwreprcanary" not in printed
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("MONITOR_INTERVAL_SECONDS", "inf", "finite"),
+        ("MONITOR_CHECK_TIMEOUT_SECONDS", "nan", "finite"),
+        ("RESEND_API_URL", "http://127.0.0.1:99999", "port"),
+        ("STRIPE_API_URL", "https://api.stripe.com/?key=x", "base URL"),
+        ("WHATSAPP_BUSINESS_ACCOUNT_ID", "1?fields=x#", "numeric"),
+        ("WHATSAPP_GRAPH_API_VERSION", "latest", "v25.0"),
+        ("SUPABASE_HEALTH_TABLE", "t; drop", "table name"),
+    ],
+)
+def test_load_settings__values_that_would_fail_later_fail_now(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, words: str
+) -> None:
+    """A value that would only break at the first request is refused at start, in plain words."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    [problem] = caught.value.problems
+    assert problem.startswith(f"{variable}: ")
+    assert words in problem
+    assert value not in problem

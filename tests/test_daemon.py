@@ -119,6 +119,10 @@ def test_daemon__not_ready_until_first_cycle(fake_server: FakeServer) -> None:
         status = daemon.get("/api/integrations/status")
         assert status.status_code == 503
         assert "retry-after" in status.headers
+        health = daemon.get("/health")
+        assert health.status_code == 503
+        assert health.headers["content-type"].startswith("application/health+json")
+        assert health.json()["status"] == "fail"
         assert daemon.get("/metrics").status_code == 200
         assert daemon.get("/livez").status_code == 200
         wait_for(lambda: daemon.get("/readyz").status_code == 200)
@@ -315,6 +319,8 @@ def test_daemon__refresh_rejects_huge_and_malformed_bodies(fake_server: FakeServ
         )
         assert bad.status_code == 400
         assert bad.json() == {"error": "the request body is not valid JSON"}
+        untyped = daemon.post("/api/integrations/refresh", content=b"refresh please")
+        assert untyped.status_code == 400
         fine = daemon.post("/api/integrations/refresh", json={})
         assert fine.status_code == 200
         assert daemon.get("/livez").status_code == 200

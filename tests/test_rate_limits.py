@@ -194,3 +194,21 @@ async def test_retry_transient__auth_failures_are_not_retried(
     result = (await runner.run_cycle())["email"]
     assert result.reason is Reason.AUTH
     assert len(fake_server.requests_to("/domains")) == 1
+
+
+async def test_rate_limit__html_429_from_an_edge_proxy_is_still_a_rate_limit(
+    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 429 whose body is a proxy's HTML page is rate_limited, and its Retry-After holds."""
+    page = Reply.html(429, "<html><body>Too Many Requests</body></html>")
+    for path in (providers.WABA_PATH, "/domains", providers.CUSTOMER_PATH, providers.TABLE_PATH):
+        fake_server.route(path, with_headers(page, **{"Retry-After": "120"}))
+    clock = FakeMonotonic()
+    runner = runner_for(fake_server, monkeypatch, clock)
+    first = await runner.run_cycle()
+    for name in ("whatsapp", "email", "stripe", "database"):
+        assert first[name].reason is Reason.RATE_LIMITED, (name, first[name].outcome.message)
+        assert "next attempt after" in first[name].outcome.message
+    clock.now += 60
+    held = await runner.run_cycle()
+    assert all(result.attempts == 0 for result in held.values())

@@ -132,3 +132,52 @@ async def test_cycle__state_change_counter_respects_failure_threshold(threshold:
         await monitor.run_cycle()
     changes = sample(registry, "integration_state_changes_total", integration="a")
     assert changes == (1 if threshold <= 2 else 0)
+
+
+class FakeMonotonic:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 500.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def monitor_with_clock(check: SleepyCheck, clock: FakeMonotonic, interval: float = 60) -> Monitor:
+    registry = CollectorRegistry()
+    metrics = MonitorMetrics(registry, ["a"], timeout_seconds=5)
+    runner = Runner([Target("a", "x", check)], 5.0, Redactor([]))
+    return Monitor(runner, SnapshotStore(), metrics, interval, monotonic=clock)
+
+
+async def test_refresh__after_five_seconds_runs_one_new_cycle_for_all_callers() -> None:
+    """Past 5 s, the refresh button checks again, once, however many dashboards press it."""
+    check, clock = SleepyCheck(0.05), FakeMonotonic()
+    monitor = monitor_with_clock(check, clock)
+    await monitor.run_cycle()
+    clock.now += 4.9
+    await monitor.refresh()
+    assert check.runs == 1
+    clock.now += 0.2
+    snapshots = await asyncio.gather(*(monitor.refresh() for _ in range(10)))
+    assert check.runs == 2
+    assert all(s is snapshots[0] for s in snapshots)
+
+
+async def test_is_live__fails_after_three_intervals_without_a_scheduled_cycle() -> None:
+    """/livez turns false when the schedule stalls, and refreshes do not hide it."""
+    check, clock = SleepyCheck(), FakeMonotonic()
+    monitor = monitor_with_clock(check, clock, interval=60)
+    monitor.start()
+    try:
+        await wait_until(monitor.is_live)
+        await wait_until(lambda: check.runs >= 1)
+        clock.now += 179
+        assert monitor.is_live()
+        clock.now += 2
+        assert not monitor.is_live()
+        await monitor.refresh()
+        assert not monitor.is_live()
+    finally:
+        await monitor.stop()

@@ -17,6 +17,7 @@ from monitor.checks.transport import (
     failure_from_transport_error,
     new_http_client,
     parse_json_body,
+    rate_limited,
     retry_after_seconds,
 )
 
@@ -71,11 +72,15 @@ class MonitorHttpClient(stripe.HTTPClient):
 def _require_stripe_error_body(response: httpx.Response) -> None:
     # The SDK assumes `error` is an object and fails with AttributeError on anything else.
     body = parse_json_body(response, PROVIDER)
-    if not (isinstance(body, Mapping) and isinstance(body.get("error"), Mapping)):
-        raise InvalidResponse(
-            f"{PROVIDER} answered HTTP {response.status_code}"
-            " with a body that is not a Stripe error"
-        )
+    if isinstance(body, Mapping) and isinstance(body.get("error"), Mapping):
+        return
+    if response.status_code == 429:
+        raise rate_limited(PROVIDER, response.headers)
+    request_id = response.headers.get("request-id")
+    raise InvalidResponse(
+        f"{PROVIDER} answered HTTP {response.status_code} with a body that is not a Stripe error",
+        {"request_id": request_id} if request_id else None,
+    )
 
 
 class StripeCheck:

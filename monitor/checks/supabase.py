@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import httpx
 from postgrest.exceptions import APIError
@@ -22,7 +21,7 @@ from monitor.checks.transport import (
     failure_from_transport_error,
     new_http_client,
     parse_json_body,
-    retry_after_seconds,
+    rate_limited,
 )
 
 PROVIDER = "Supabase"
@@ -86,12 +85,20 @@ class SupabaseCheck:
                     f"{PROVIDER} answered the select on {table} with a body that is not JSON rows"
                 )
             return Outcome.connected(f"Supabase answered a one-row select on {table}")
-        response = await http.get(f"{client.rest_url}/", headers=client.options.headers)
-        if response.status_code != 200:
-            body = parse_json_body(response, PROVIDER)
-            raise APIError(body if isinstance(body, dict) else {"message": str(body)})
-        parse_json_body(response, PROVIDER)
-        return Outcome.connected("Supabase REST API answered with the service-role key")
+        # The root answers with the OpenAPI description of every table: large on a large
+        # project, and not needed. The status says enough; only an error body is read.
+        async with http.stream("GET", f"{client.rest_url}/", headers=client.options.headers) as r:
+            kind = r.headers.get("Content-Type", "").split(";")[0].strip()
+            if r.status_code == 200 and kind.endswith("json"):
+                return Outcome.connected("Supabase REST API answered with the service-role key")
+            if r.status_code == 200:
+                raise InvalidResponse(
+                    f"{PROVIDER} answered HTTP 200 with a body that is not JSON"
+                    f" ({kind or 'no content type'})"
+                )
+            await r.aread()
+        body = parse_json_body(r, PROVIDER)
+        raise APIError(body if isinstance(body, dict) else {"message": str(body)})
 
 
 def _options(http: httpx.AsyncClient) -> AsyncClientOptions:
@@ -107,6 +114,8 @@ def _options(http: httpx.AsyncClient) -> AsyncClientOptions:
 def postgrest_failure(exc: APIError, last: _LastResponse, table: str | None) -> CheckFailed:
     """Map a PostgREST error (with the HTTP status and headers seen) to a failure."""
     http_status = last.status
+    if http_status == 429:
+        return rate_limited(PROVIDER, last.headers)
     if isinstance(exc.__cause__, ValueError) or exc.code == str(http_status):
         # postgrest-py fills in the HTTP status as code when the body was not PostgREST JSON.
         return InvalidResponse(
@@ -118,11 +127,4 @@ def postgrest_failure(exc: APIError, last: _LastResponse, table: str | None) -> 
             Reason.NOT_FOUND, f"Supabase has no table {table!r}: {said}", {"code": exc.code}
         )
     details = {"code": exc.code} if exc.code else {}
-    reason = reason_for_http_status(http_status)
-    wait = retry_after_seconds(last.headers, datetime.now(UTC))
-    return CheckFailed(
-        reason,
-        f"Supabase: {said}",
-        details,
-        retry_after=wait if reason is Reason.RATE_LIMITED else None,
-    )
+    return CheckFailed(reason_for_http_status(http_status), f"Supabase: {said}", details)

@@ -14,7 +14,7 @@ import ssl
 import zlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -177,15 +177,30 @@ async def get_json(
 
 
 def parse_json_body(response: httpx.Response, provider: str) -> Any:
-    """The response body as JSON, or InvalidResponse naming what came instead."""
+    """The response body as JSON, or InvalidResponse naming what came instead.
+
+    A 429 is a rate limit whatever its body: an edge proxy's HTML page still carries the
+    Retry-After the provider wants honoured.
+    """
     try:
         return json.loads(response.content)
     except ValueError as exc:
+        if response.status_code == 429:
+            raise rate_limited(provider, response.headers) from None
         kind = response.headers.get("Content-Type", "no content type").split(";")[0]
         raise InvalidResponse(
             f"{provider} answered HTTP {response.status_code} with a body that is not JSON"
             f" ({kind or 'no content type'})"
         ) from exc
+
+
+def rate_limited(provider: str, headers: Mapping[str, str]) -> CheckFailed:
+    """A rate-limit failure that carries the wait the provider asked for, if it asked."""
+    return CheckFailed(
+        Reason.RATE_LIMITED,
+        f"{provider} is rate limiting the monitor (HTTP 429)",
+        retry_after=retry_after_seconds(headers, datetime.now(UTC)),
+    )
 
 
 def failure_from_transport_error(exc: BaseException, provider: str) -> CheckFailed:

@@ -145,3 +145,16 @@ async def test_supabase__server_error(
 
     assert failure.reason is Reason.UPSTREAM_ERROR
     assert "Could not connect with the database" in failure.message
+
+
+async def test_supabase_root__large_api_description_is_not_read(fake_server: FakeServer) -> None:
+    """A project whose REST root describes hundreds of tables (2 MB) is still connected."""
+    description = {"swagger": "2.0", "paths": {f"/table_{i}": {"get": {}} for i in range(60000)}}
+    fake_server.route(
+        REST_ROOT,
+        Reply.json(200, description, {"Content-Type": "application/openapi+json; charset=utf-8"}),
+    )
+
+    outcome = await supabase_check(fake_server.url, table=None).run()
+
+    assert outcome.status is Status.CONNECTED

@@ -289,3 +289,18 @@ def test_daemon__refresh_with_invalid_json(clean_daemon: Daemon, body: bytes) ->
         )
 
     assert 400 <= response.status_code < 500, response.status_code
+
+
+def test_daemon__refresh_body_that_never_arrives_is_cut_off(clean_daemon: Daemon) -> None:
+    """A refresh that announces a body and then sends it a byte at a time gets 408 and is let go."""
+    head = (
+        b"POST /api/integrations/refresh HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+    )
+    with socket.create_connection(address(clean_daemon), timeout=RAW_TIMEOUT) as sock:
+        sock.sendall(head)
+        sock.settimeout(RAW_TIMEOUT + 3)
+        answer = status_of_answer(sock)
+
+    assert answer == 408
+    assert_still_quick(clean_daemon)
