@@ -8,7 +8,13 @@ import time
 from monitor.checks.base import Reason, Status, Target
 from monitor.redaction import Redactor
 from monitor.runner import Runner
-from tests.fakes.checks import CrashingCheck, ScriptedCheck, SleepyCheck, StubbornCheck
+from tests.fakes.checks import (
+    CrashingCheck,
+    ScriptedCheck,
+    SelfCancellingCheck,
+    SleepyCheck,
+    StubbornCheck,
+)
 
 
 def runner(*targets: Target, timeout: float = 5.0, secrets: tuple[str, ...] = ()) -> Runner:
@@ -74,3 +80,11 @@ async def test_run_cycle__secret_in_message_is_redacted() -> None:
     results = await runner(Target("x", "x", check), secrets=("sk_live_abcdef",)).run_cycle()
     assert "sk_live_abcdef" not in str(results["x"].to_json())
     assert "[REDACTED]" in results["x"].outcome.message
+
+
+async def test_run_cycle__check_cancelled_from_inside_does_not_sink_the_cycle() -> None:
+    """A check that ends cancelled by itself is an internal error; the others still report."""
+    targets = [Target("odd", "x", SelfCancellingCheck()), Target("good", "ok", SleepyCheck())]
+    results = await runner(*targets).run_cycle()
+    assert results["odd"].reason is Reason.INTERNAL
+    assert results["good"].healthy

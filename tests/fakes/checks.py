@@ -61,3 +61,11 @@ class StubbornCheck:
             await asyncio.sleep(self.seconds)
         self.finished.set()
         return Outcome.connected("late")
+
+
+class SelfCancellingCheck:
+    """Ends cancelled on its own, as a library's cancel scope can leave a task."""
+
+    async def run(self) -> Outcome:
+        """Raise CancelledError from inside."""
+        raise asyncio.CancelledError
