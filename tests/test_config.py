@@ -94,11 +94,17 @@ def test_settings__repr_hides_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     [
         ({}, "postgres"),
         ({"DATABASE_URL": "postgresql://u@h/db"}, "postgres"),
-        ({"SUPABASE_URL": "https://x.supabase.co", "SUPABASE_SERVICE_ROLE_KEY": "k"}, "supabase"),
         (
             {
                 "SUPABASE_URL": "https://x.supabase.co",
-                "SUPABASE_SERVICE_ROLE_KEY": "k",
+                "SUPABASE_SERVICE_ROLE_KEY": "service-role-key",
+            },
+            "supabase",
+        ),
+        (
+            {
+                "SUPABASE_URL": "https://x.supabase.co",
+                "SUPABASE_SERVICE_ROLE_KEY": "service-role-key",
                 "DATABASE_URL": "postgresql://u@h/db",
                 "DATABASE_CHECK_MODE": "postgres",
             },
