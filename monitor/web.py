@@ -96,7 +96,7 @@ def create_app(monitor: Monitor, registry: CollectorRegistry, api_token: str | N
                 not_ready_document(__version__),
                 status_code=503,
                 media_type="application/health+json",
-                headers={"Retry-After": "5"},
+                headers={"Retry-After": NOT_READY_RETRY_AFTER},
             )
         document, http_status = health_document(snapshot, __version__)
         return JSONResponse(document, status_code=http_status, media_type="application/health+json")
@@ -132,6 +132,8 @@ def create_app(monitor: Monitor, registry: CollectorRegistry, api_token: str | N
 # The refresh button sends no body, or an empty JSON object; anything bigger is a mistake.
 MAX_REFRESH_BODY_BYTES = 1024
 REFRESH_BODY_SECONDS = 5.0
+# Until the first cycle ends; it ends within one check deadline of the start.
+NOT_READY_RETRY_AFTER = "5"
 
 
 async def refresh_body_problem(request: Request) -> Response | None:
@@ -169,5 +171,5 @@ def _not_ready() -> Response:
     return JSONResponse(
         {"error": "the first check cycle has not finished yet"},
         status_code=503,
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": NOT_READY_RETRY_AFTER},
     )

@@ -144,9 +144,7 @@ def _field(obj: Any, name: str) -> Any:
 def stripe_failure(exc: stripe.StripeError) -> CheckFailed:
     """Map one SDK exception to a failure, keeping Stripe's request id for support."""
     if isinstance(exc, stripe.APIConnectionError):
-        cause = exc.__cause__
-        if cause is not None:
-            return failure_from_transport_error(cause, PROVIDER)
+        # Our HTTP client raises CheckFailed itself; this is only the SDK's own fallback.
         return CheckFailed(Reason.CONNECTION, f"could not connect to {PROVIDER}")
     details = {"request_id": exc.request_id} if exc.request_id else {}
     said = exc.user_message or "no message"
