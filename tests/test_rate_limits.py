@@ -19,16 +19,7 @@ from monitor.service import Monitor
 from monitor.store import SnapshotStore
 from tests.fakes import providers
 from tests.fakes.server import FakeServer, Reply, Request
-
-
-class FakeMonotonic:
-    """A monotonic clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clocks import FakeMonotonic
 
 
 def with_headers(reply: Reply, **headers: str) -> Reply:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -15,6 +14,8 @@ from monitor.runner import Runner
 from monitor.service import Monitor
 from monitor.store import SnapshotStore
 from tests.fakes.checks import ScriptedCheck, SleepyCheck
+from tests.support.clocks import FakeMonotonic
+from tests.support.waiting import wait_until
 
 
 def make_monitor(*targets: Target, interval: float = 60.0) -> tuple[Monitor, CollectorRegistry]:
@@ -22,13 +23,6 @@ def make_monitor(*targets: Target, interval: float = 60.0) -> tuple[Monitor, Col
     metrics = MonitorMetrics(registry, [t.name for t in targets], timeout_seconds=5)
     runner = Runner(targets, 5.0, Redactor([]))
     return Monitor(runner, SnapshotStore(), metrics, interval), registry
-
-
-async def wait_until(condition: Callable[[], bool], limit_seconds: float = 10.0) -> None:
-    """Poll a condition on the event loop until it holds or the deadline passes."""
-    async with asyncio.timeout(limit_seconds):
-        while not condition():  # noqa: ASYNC110 - the condition is a counter, not an event
-            await asyncio.sleep(0.02)
 
 
 def sample(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
@@ -132,16 +126,6 @@ async def test_cycle__state_change_counter_respects_failure_threshold(threshold:
         await monitor.run_cycle()
     changes = sample(registry, "integration_state_changes_total", integration="a")
     assert changes == (1 if threshold <= 2 else 0)
-
-
-class FakeMonotonic:
-    """A monotonic clock that moves only when told."""
-
-    def __init__(self) -> None:
-        self.now = 500.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def monitor_with_clock(check: SleepyCheck, clock: FakeMonotonic, interval: float = 60) -> Monitor:

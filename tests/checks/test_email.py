@@ -11,6 +11,7 @@ from tests.checks import misbehaviours
 from tests.checks.misbehaviours import CHECK_TIMEOUT
 from tests.fakes.providers import CANARIES, resend_domains, resend_error
 from tests.fakes.server import FakeServer, Reply
+from tests.support.checks import failure_of
 
 API_KEY = CANARIES["RESEND_API_KEY"]
 DOMAINS_PATH = "/domains"
@@ -23,12 +24,6 @@ def resend_check(
         api_key=SecretStr(api_key) if api_key is not None else None, api_url=base_url
     )
     return ResendCheck(settings, timeout_seconds=timeout)
-
-
-async def failure_of(check: ResendCheck) -> CheckFailed:
-    with pytest.raises(CheckFailed) as raised:
-        await check.run()
-    return raised.value
 
 
 async def failure_for(fake_server: FakeServer, reply: Reply) -> CheckFailed:

@@ -12,7 +12,7 @@ from itertools import product
 
 import pytest
 
-from monitor.checks.base import Check, CheckFailed, Reason
+from monitor.checks.base import Check, Reason
 from tests.checks import misbehaviours
 from tests.checks.misbehaviours import CHECK_TIMEOUT, SLOW_CHECK_TIMEOUT
 from tests.checks.test_email import DOMAINS_PATH, resend_check
@@ -31,6 +31,7 @@ from tests.fakes.providers import (
     stripe_customer,
 )
 from tests.fakes.server import FakeServer, Reply
+from tests.support.checks import failure_of
 
 
 @dataclass(frozen=True)
@@ -162,12 +163,6 @@ CASES = [
     for provider, misbehaviour in product(PROVIDERS, MISBEHAVIOURS)
     if provider.reads_healthy_body or not misbehaviour.in_healthy_body
 ]
-
-
-async def failure_of(check: Check) -> CheckFailed:
-    with pytest.raises(CheckFailed) as raised:
-        await check.run()
-    return raised.value
 
 
 @pytest.mark.parametrize(("provider", "misbehaviour"), CASES)

@@ -6,9 +6,10 @@ import psycopg
 import pytest
 from pydantic import SecretStr
 
-from monitor.checks.base import CheckFailed, Reason, Status
+from monitor.checks.base import Reason, Status
 from monitor.checks.postgres import PostgresCheck, PostgresSettings, postgres_failure
 from tests.checks.misbehaviours import CHECK_TIMEOUT
+from tests.support.checks import failure_of
 from tests.support.net import free_port
 from tests.support.postgres import PASSWORD, PostgresServer
 
@@ -16,12 +17,6 @@ from tests.support.postgres import PASSWORD, PostgresServer
 def postgres_check(dsn: str | None) -> PostgresCheck:
     settings = PostgresSettings(dsn=SecretStr(dsn) if dsn is not None else None)
     return PostgresCheck(settings, timeout_seconds=CHECK_TIMEOUT)
-
-
-async def failure_of(check: PostgresCheck) -> CheckFailed:
-    with pytest.raises(CheckFailed) as raised:
-        await check.run()
-    return raised.value
 
 
 async def test_postgres__dsn_unset() -> None:

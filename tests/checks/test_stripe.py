@@ -18,6 +18,7 @@ from tests.fakes.providers import (
     stripe_error,
 )
 from tests.fakes.server import FakeServer, Reply
+from tests.support.checks import failure_of
 
 SECRET_KEY = CANARIES["STRIPE_SECRET_KEY"]
 BALANCE_PATH = "/v1/balance"
@@ -36,12 +37,6 @@ def stripe_check(
         api_url=base_url,
     )
     return StripeCheck(settings, timeout_seconds=timeout)
-
-
-async def failure_of(check: StripeCheck) -> CheckFailed:
-    with pytest.raises(CheckFailed) as raised:
-        await check.run()
-    return raised.value
 
 
 async def failure_for(fake_server: FakeServer, reply: Reply) -> CheckFailed:

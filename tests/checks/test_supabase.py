@@ -16,6 +16,7 @@ from tests.fakes.providers import (
     postgrest_error,
 )
 from tests.fakes.server import FakeServer, Reply
+from tests.support.checks import failure_of
 
 SERVICE_ROLE_KEY = CANARIES["SUPABASE_SERVICE_ROLE_KEY"]
 
@@ -33,12 +34,6 @@ def supabase_check(
         health_table=table,
     )
     return SupabaseCheck(settings, timeout_seconds=timeout)
-
-
-async def failure_of(check: SupabaseCheck) -> CheckFailed:
-    with pytest.raises(CheckFailed) as raised:
-        await check.run()
-    return raised.value
 
 
 async def failure_for(

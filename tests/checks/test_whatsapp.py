@@ -19,6 +19,7 @@ from tests.fakes.providers import (
     graph_error,
 )
 from tests.fakes.server import FakeServer, Reply
+from tests.support.checks import failure_of
 
 TOKEN = CANARIES["WHATSAPP_ACCESS_TOKEN"]
 
@@ -37,12 +38,6 @@ def whatsapp_check(
         graph_api_version=GRAPH_VERSION,
     )
     return WhatsAppCheck(settings, timeout_seconds=timeout)
-
-
-async def failure_of(check: WhatsAppCheck) -> CheckFailed:
-    with pytest.raises(CheckFailed) as raised:
-        await check.run()
-    return raised.value
 
 
 async def failure_for(fake_server: FakeServer, reply: Reply) -> CheckFailed:

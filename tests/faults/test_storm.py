@@ -8,7 +8,7 @@ import itertools
 import os
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from tests.checks.misbehaviours import refused_url
 from tests.fakes.process import FakeServerProcess
 from tests.fakes.server import Reply
 from tests.faults.wiring import PROVIDER_PATHS, monitor_over, settings_for
+from tests.support.waiting import wait_until
 
 CYCLES = 200
 WARMUP_CYCLES = 10
@@ -70,13 +71,6 @@ def rss_bytes() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError("no VmRSS in /proc/self/status")
-
-
-async def wait_until(condition: Callable[[], bool], limit_seconds: float) -> None:
-    """Poll `condition` on the loop until it holds, or fail after `limit_seconds`."""
-    async with asyncio.timeout(limit_seconds):
-        while not condition():  # noqa: ASYNC110 - the condition is a counter, not an event
-            await asyncio.sleep(0.01)
 
 
 @contextmanager
