@@ -22,39 +22,22 @@ class Transition:
     result: CheckResult
 
 
-class SnapshotStore:
-    """Holds the current snapshot and decides when a raw result changes the reported status.
+class Thresholds:
+    """Decides when a raw result changes what is reported (hysteresis).
 
     Args:
-        failure_threshold: consecutive error results before a connected integration is
-            reported as error.
-        success_threshold: consecutive connected results before an erroring integration is
+        failure_threshold: consecutive error results before a connected target is reported
+            as error.
+        success_threshold: consecutive connected results before an erroring target is
             reported as connected.
     """
 
     def __init__(self, failure_threshold: int = 1, success_threshold: int = 1) -> None:
         self._failure_threshold = failure_threshold
         self._success_threshold = success_threshold
-        self.current: Snapshot | None = None
 
-    def apply(
-        self, results: Mapping[str, CheckResult], finished_at: datetime, duration_seconds: float
-    ) -> list[Transition]:
-        """Fold one cycle into a new snapshot; return the reported-status changes it caused."""
-        previous = self.current.integrations if self.current else {}
-        entries: dict[str, Reported] = {}
-        transitions: list[Transition] = []
-        for name, result in results.items():
-            entry = self._next_entry(previous.get(name), result)
-            entries[name] = entry
-            before = previous.get(name)
-            if before is None or before.reported.status is not entry.reported.status:
-                was = before.reported.status.value if before else UNKNOWN
-                transitions.append(Transition(name, was, entry.reported.status, result))
-        self.current = Snapshot(entries, finished_at, duration_seconds)
-        return transitions
-
-    def _next_entry(self, before: Reported | None, result: CheckResult) -> Reported:
+    def next_entry(self, before: Reported | None, result: CheckResult) -> Reported:
+        """What to report after `result`, given what was reported before (None: nothing yet)."""
         if before is None or result.status is before.reported.status:
             return Reported(result)
         count = before.pending_count + 1 if _same_status(before.pending, result) else 1
@@ -69,6 +52,35 @@ class SnapshotStore:
         if raw is Status.ERROR:
             return self._failure_threshold
         return self._success_threshold
+
+
+class SnapshotStore:
+    """Holds the current snapshot and decides when a raw result changes the reported status.
+
+    Args:
+        failure_threshold, success_threshold: see Thresholds.
+    """
+
+    def __init__(self, failure_threshold: int = 1, success_threshold: int = 1) -> None:
+        self._thresholds = Thresholds(failure_threshold, success_threshold)
+        self.current: Snapshot | None = None
+
+    def apply(
+        self, results: Mapping[str, CheckResult], finished_at: datetime, duration_seconds: float
+    ) -> list[Transition]:
+        """Fold one cycle into a new snapshot; return the reported-status changes it caused."""
+        previous = self.current.integrations if self.current else {}
+        entries: dict[str, Reported] = {}
+        transitions: list[Transition] = []
+        for name, result in results.items():
+            before = previous.get(name)
+            entry = self._thresholds.next_entry(before, result)
+            entries[name] = entry
+            if before is None or before.reported.status is not entry.reported.status:
+                was = before.reported.status.value if before else UNKNOWN
+                transitions.append(Transition(name, was, entry.reported.status, result))
+        self.current = Snapshot(entries, finished_at, duration_seconds)
+        return transitions
 
 
 def _same_status(pending: CheckResult | None, result: CheckResult) -> bool:
