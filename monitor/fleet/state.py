@@ -1,0 +1,135 @@
+"""What we remember of every organization: the reported state per (organization, integration).
+
+Thresholds apply per organization and integration, as they do for the platform. The table keeps
+running counts (per status, per error reason) so that metrics and the summary cost O(1) per
+scrape whatever the number of organizations, and it keeps each integration's entries in the order
+they were last updated, so the oldest result is always the first one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.checks.base import CheckResult, Reason, Status
+from monitor.snapshot import Reported
+from monitor.store import Thresholds
+
+# An organization's integration before its first result.
+PENDING = "pending"
+ORGANIZATION_STATUSES = (*(status.value for status in Status), PENDING)
+
+
+@dataclass(frozen=True)
+class OrganizationTransition:
+    """A change of one organization's reported status; `previous` is "pending" at first."""
+
+    organization: str
+    integration: str
+    previous: str
+    current: Status
+    result: CheckResult
+
+    @property
+    def is_first(self) -> bool:
+        """The organization's first result for this integration."""
+        return self.previous == PENDING
+
+
+class _IntegrationTable:
+    """One integration's entries, ordered from the least to the most recently updated."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, Reported] = {}
+        self.last_result_at: dict[str, datetime] = {}
+        self.statuses: Counter[Status] = Counter()
+        self.reasons: Counter[Reason] = Counter()
+
+    def put(self, organization: str, entry: Reported, result_at: datetime) -> Reported | None:
+        before = self.drop(organization)
+        self.entries[organization] = entry
+        self.last_result_at[organization] = result_at
+        self._count(entry, +1)
+        return before
+
+    def drop(self, organization: str) -> Reported | None:
+        before = self.entries.pop(organization, None)
+        self.last_result_at.pop(organization, None)
+        if before is not None:
+            self._count(before, -1)
+        return before
+
+    def _count(self, entry: Reported, sign: int) -> None:
+        reported = entry.reported
+        self.statuses[reported.status] += sign
+        if reported.reason is not None:
+            self.reasons[reported.reason] += sign
+
+
+class FleetState:
+    """The reported state of every (organization, integration).
+
+    Args:
+        integrations: the integrations checked per organization (whatsapp, stripe).
+        thresholds: the same hysteresis the platform uses, applied per entry.
+    """
+
+    def __init__(self, integrations: Sequence[str], thresholds: Thresholds) -> None:
+        self.integrations = tuple(integrations)
+        self._thresholds = thresholds
+        self._organizations: frozenset[str] = frozenset()
+        self._tables = {name: _IntegrationTable() for name in self.integrations}
+
+    def set_organizations(self, organizations: Iterable[str]) -> None:
+        """The organizations that exist now; the entries of any other are forgotten."""
+        current = frozenset(organizations)
+        for removed in self._organizations - current:
+            for table in self._tables.values():
+                table.drop(removed)
+        self._organizations = current
+
+    def record(
+        self, organization: str, integration: str, result: CheckResult
+    ) -> OrganizationTransition | None:
+        """Fold one result in; the transition it caused, if any.
+
+        A result for an organization removed while its check ran is dropped.
+        """
+        if organization not in self._organizations:
+            return None
+        table = self._tables[integration]
+        before = table.entries.get(organization)
+        entry = self._thresholds.next_entry(before, result)
+        table.put(organization, entry, result.checked_at)
+        if before is not None and before.reported.status is entry.reported.status:
+            return None
+        previous = before.reported.status.value if before is not None else PENDING
+        return OrganizationTransition(
+            organization, integration, previous, entry.reported.status, result
+        )
+
+    def reported(self, organization: str, integration: str) -> Reported | None:
+        """What is reported for one entry; None while it is pending."""
+        return self._tables[integration].entries.get(organization)
+
+    def status_counts(self, integration: str) -> dict[str, int]:
+        """Organizations per reported status, `pending` included."""
+        table = self._tables[integration]
+        counts = {status.value: table.statuses[status] for status in Status}
+        counts[PENDING] = len(self._organizations) - len(table.entries)
+        return counts
+
+    def error_counts(self, integration: str) -> dict[Reason, int]:
+        """Organizations reported in error, by reason."""
+        reasons = self._tables[integration].reasons
+        return {reason: reasons[reason] for reason in Reason}
+
+    def oldest_result_at(self, integration: str) -> datetime | None:
+        """When the least recently updated organization last got a result."""
+        last = self._tables[integration].last_result_at
+        return next(iter(last.values()), None)
+
+    def __len__(self) -> int:
+        return len(self._organizations)

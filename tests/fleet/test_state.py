@@ -1,0 +1,101 @@
+"""The fleet state table: pending, thresholds per entry, running counts, removal, oldest result."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from monitor.checks.base import CheckFailed, CheckResult, Outcome, Reason, Status
+from monitor.fleet.state import PENDING, FleetState
+from monitor.store import Thresholds
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def ok(at: datetime = T0) -> CheckResult:
+    return CheckResult(Outcome.connected("ok"), at, 1.0)
+
+
+def err(reason: Reason = Reason.AUTH, at: datetime = T0) -> CheckResult:
+    return CheckResult(Outcome.failed(CheckFailed(reason, "bad")), at, 1.0)
+
+
+def fleet(*organizations: str, failure_threshold: int = 1) -> FleetState:
+    state = FleetState(("whatsapp", "stripe"), Thresholds(failure_threshold, 1))
+    state.set_organizations(organizations)
+    return state
+
+
+def test_state__every_organization_is_pending_before_its_first_result() -> None:
+    """A new organization shows as pending in the counts until it has been checked."""
+    state = fleet("a", "b", "c")
+    assert state.status_counts("whatsapp") == {
+        "connected": 0,
+        "not_configured": 0,
+        "error": 0,
+        PENDING: 3,
+    }
+    assert state.reported("a", "whatsapp") is None
+
+
+def test_record__first_result_is_a_transition_from_pending() -> None:
+    """The first result of an organization is a change from pending, and counted."""
+    state = fleet("a", "b")
+    transition = state.record("a", "whatsapp", err(Reason.AUTH))
+    assert transition is not None
+    assert (transition.previous, transition.current, transition.is_first) == (
+        PENDING,
+        Status.ERROR,
+        True,
+    )
+    assert state.status_counts("whatsapp")["error"] == 1
+    assert state.status_counts("whatsapp")[PENDING] == 1
+    assert state.error_counts("whatsapp")[Reason.AUTH] == 1
+
+
+def test_record__threshold_applies_per_organization() -> None:
+    """With a failure threshold of 2, one failure of one organization changes nothing."""
+    state = fleet("a", "b", failure_threshold=2)
+    state.record("a", "whatsapp", ok())
+    state.record("b", "whatsapp", ok())
+    assert state.record("a", "whatsapp", err()) is None
+    assert state.status_counts("whatsapp")["connected"] == 2
+    transition = state.record("a", "whatsapp", err())
+    assert transition is not None
+    assert transition.current is Status.ERROR
+    assert state.status_counts("whatsapp")["connected"] == 1
+
+
+def test_record__reason_counts_follow_a_change_of_reason() -> None:
+    """An organization staying in error with a new reason moves between reason counts."""
+    state = fleet("a")
+    state.record("a", "stripe", err(Reason.AUTH))
+    assert state.record("a", "stripe", err(Reason.NOT_FOUND)) is None
+    counts = state.error_counts("stripe")
+    assert (counts[Reason.AUTH], counts[Reason.NOT_FOUND]) == (0, 1)
+
+
+def test_set_organizations__removed_ones_leave_counts_and_late_results_are_dropped() -> None:
+    """A removed organization disappears from counts; a result arriving after that is ignored."""
+    state = fleet("a", "b")
+    state.record("a", "whatsapp", err())
+    state.set_organizations(["b"])
+    assert state.status_counts("whatsapp") == {
+        "connected": 0,
+        "not_configured": 0,
+        "error": 0,
+        PENDING: 1,
+    }
+    assert state.record("a", "whatsapp", err()) is None
+    assert state.reported("a", "whatsapp") is None
+    assert len(state) == 1
+
+
+def test_oldest_result_at__is_the_least_recently_checked_organization() -> None:
+    """The oldest result moves on as organizations are checked again."""
+    state = fleet("a", "b")
+    assert state.oldest_result_at("whatsapp") is None
+    state.record("a", "whatsapp", ok(T0))
+    state.record("b", "whatsapp", ok(T0 + timedelta(seconds=10)))
+    assert state.oldest_result_at("whatsapp") == T0
+    state.record("a", "whatsapp", ok(T0 + timedelta(seconds=20)))
+    assert state.oldest_result_at("whatsapp") == T0 + timedelta(seconds=10)
