@@ -9,7 +9,7 @@ they were last updated, so the oldest result is always the first one.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -81,13 +81,17 @@ class FleetState:
         self._thresholds = thresholds
         self._organizations: frozenset[str] = frozenset()
         self._tables = {name: _IntegrationTable() for name in self.integrations}
+        # (organization, integration) -> reason, in the order each entered error (or changed
+        # reason): the per-organization error series keep the oldest first.
+        self._errors: dict[tuple[str, str], Reason] = {}
 
     def set_organizations(self, organizations: Iterable[str]) -> None:
         """The organizations that exist now; the entries of any other are forgotten."""
         current = frozenset(organizations)
         for removed in self._organizations - current:
-            for table in self._tables.values():
+            for name, table in self._tables.items():
                 table.drop(removed)
+                self._errors.pop((removed, name), None)
         self._organizations = current
 
     def record(
@@ -103,12 +107,30 @@ class FleetState:
         before = table.entries.get(organization)
         entry = self._thresholds.next_entry(before, result)
         table.put(organization, entry, result.checked_at)
+        self._track_error(organization, integration, entry.reported.reason)
         if before is not None and before.reported.status is entry.reported.status:
             return None
         previous = before.reported.status.value if before is not None else PENDING
         return OrganizationTransition(
             organization, integration, previous, entry.reported.status, result
         )
+
+    def _track_error(self, organization: str, integration: str, reason: Reason | None) -> None:
+        key = (organization, integration)
+        if reason is None:
+            self._errors.pop(key, None)
+        elif self._errors.get(key) is not reason:
+            self._errors.pop(key, None)
+            self._errors[key] = reason
+
+    def errors_oldest_first(self) -> Iterator[tuple[str, str, Reason]]:
+        """(organization, integration, reason) of every entry reported in error, oldest first."""
+        for (organization, integration), reason in self._errors.items():
+            yield organization, integration, reason
+
+    def error_entries(self) -> int:
+        """How many entries are reported in error, over every integration."""
+        return len(self._errors)
 
     def reported(self, organization: str, integration: str) -> Reported | None:
         """What is reported for one entry; None while it is pending."""

@@ -99,3 +99,21 @@ def test_oldest_result_at__is_the_least_recently_checked_organization() -> None:
     assert state.oldest_result_at("whatsapp") == T0
     state.record("a", "whatsapp", ok(T0 + timedelta(seconds=20)))
     assert state.oldest_result_at("whatsapp") == T0 + timedelta(seconds=10)
+
+
+def test_errors_oldest_first__follows_entering_error_recovery_and_reason_changes() -> None:
+    """Errors are listed in the order they began; a recovery removes one, a new reason renews it."""
+    state = fleet("a", "b", "c")
+    state.record("a", "whatsapp", err(Reason.AUTH))
+    state.record("b", "stripe", err(Reason.NOT_FOUND))
+    state.record("c", "whatsapp", err(Reason.TIMEOUT))
+    state.record("a", "whatsapp", err(Reason.AUTH))  # the same error again keeps its place
+    assert [e[0] for e in state.errors_oldest_first()] == ["a", "b", "c"]
+    state.record("b", "stripe", ok())
+    state.record("a", "whatsapp", err(Reason.PERMISSION))
+    assert list(state.errors_oldest_first()) == [
+        ("c", "whatsapp", Reason.TIMEOUT),
+        ("a", "whatsapp", Reason.PERMISSION),
+    ]
+    state.set_organizations(["a"])
+    assert state.error_entries() == 1
