@@ -127,6 +127,7 @@ class MonitorMetrics:
     def _precreate(self, integration: str) -> None:
         # Series that exist at 0 let rate() and absent() work before the first failure.
         self.up.labels(integration).set(0)
+        self.last_check.labels(integration).set(0)  # staleness alerts fire if none ever ends
         for status in Status:
             self.status.labels(integration, status.value).set(0)
         self.checks.labels(integration)

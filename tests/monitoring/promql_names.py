@@ -62,3 +62,17 @@ def metric_names(expr: str) -> set[str]:
         if not is_call and match.group().lower() not in _KEYWORDS:
             names.add(match.group())
     return names
+
+
+_SELECTOR = re.compile(r"(?<![\w.:])([a-zA-Z_:][\w:]*)\s*\{([^{}]*)\}")
+_MATCHER_LABEL = re.compile(r"([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)")
+
+
+def selector_labels(expr: str) -> list[tuple[str, frozenset[str]]]:
+    """Each `name{label matchers}` of an expression (or a series): its name and label names."""
+    expr = _NOT_NAMES[0].sub(" ", expr)  # comments first: a `#` may sit inside a string below
+    selectors = []
+    for name, matchers in _SELECTOR.findall(expr):
+        without_values = _NOT_NAMES[1].sub("", matchers)
+        selectors.append((name, frozenset(_MATCHER_LABEL.findall(without_values))))
+    return selectors
