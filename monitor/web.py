@@ -50,12 +50,14 @@ class BearerTokenMiddleware:
 
     def __init__(self, app: ASGIApp, token: str) -> None:
         self._app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and _is_protected(scope["path"]):
             headers = dict(scope["headers"])
-            presented = headers.get(b"authorization", b"")
+            # RFC 7235: the scheme is case-insensitive and followed by one or more spaces.
+            scheme, _, presented = headers.get(b"authorization", b"").partition(b" ")
+            presented = presented.lstrip(b" ") if scheme.lower() == b"bearer" else b""
             # Constant-time: the answer time must not tell how much of a guess was right.
             if not hmac.compare_digest(presented, self._expected):
                 response = JSONResponse(
