@@ -14,7 +14,7 @@ import prometheus_client
 from monitor import __version__
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.daemon import build_runner, run_daemon
-from monitor.logs import configure_logging
+from monitor.logs import configure_logging, scrub_standard_streams
 from monitor.redaction import Redactor
 from monitor.snapshot import Overall, Snapshot
 from monitor.store import SnapshotStore
@@ -48,9 +48,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print_problems(exc.problems, sys.stderr)
         return bad_config_exit
-    configure_logging(
-        settings.monitor_log_format, settings.monitor_log_level, Redactor(settings.secret_values())
-    )
+    redactor = Redactor(settings.secret_values())
+    configure_logging(settings.monitor_log_format, settings.monitor_log_level, redactor)
+    scrub_standard_streams(redactor)
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     if args.command == "run":
         return run_daemon(settings)

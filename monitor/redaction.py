@@ -43,11 +43,12 @@ class Redactor:
         return text
 
     def scrub_value(self, value: Any) -> Any:
-        """Scrub strings inside nested mappings and sequences; other values pass unchanged."""
+        """Scrub strings inside nested mappings (keys too) and sequences; others pass unchanged."""
         if isinstance(value, str):
             return self.scrub(value)
         if isinstance(value, Mapping):
-            return {key: self.scrub_value(item) for key, item in value.items()}
+            # Keys too: a provider may key a fact by what it was sent (a token, a DSN).
+            return {self.scrub_value(key): self.scrub_value(item) for key, item in value.items()}
         if isinstance(value, list):
             return [self.scrub_value(item) for item in value]
         if isinstance(value, tuple):
