@@ -124,7 +124,9 @@ class Runner:
         try:
             return await target.check.run()
         except CheckFailed as failure:
-            if not (self._retry_transient and failure.reason in TRANSIENT_REASONS):
+            # A provider that said when to come back (a 503's Retry-After) is not asked at once.
+            transient = failure.reason in TRANSIENT_REASONS and failure.retry_after is None
+            if not (self._retry_transient and transient):
                 raise
             log.info("check.retrying", integration=target.name, reason=failure.reason.value)
         requests[0] = 2

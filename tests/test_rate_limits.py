@@ -17,6 +17,7 @@ from monitor.redaction import Redactor
 from monitor.runner import Runner
 from monitor.service import Monitor
 from monitor.store import SnapshotStore
+from tests.checks import misbehaviours
 from tests.fakes import providers
 from tests.fakes.server import FakeServer, Reply, Request
 from tests.support.clocks import FakeMonotonic
@@ -203,3 +204,42 @@ async def test_rate_limit__html_429_from_an_edge_proxy_is_still_a_rate_limit(
     clock.now += 60
     held = await runner.run_cycle()
     assert all(result.attempts == 0 for result in held.values())
+
+
+async def test_retry_transient__html_502_from_a_proxy_is_retried_once(
+    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy's HTML 502 is an upstream blip: with MONITOR_RETRY_TRANSIENT it is retried once."""
+    fake_server.route(
+        providers.WABA_PATH,
+        flaky(misbehaviours.proxy_error_page(502), providers.graph_account()),
+    )
+    runner = runner_for(fake_server, monkeypatch, FakeMonotonic(), retry_transient=True)
+    result = (await runner.run_cycle())["whatsapp"]
+    assert result.status is Status.CONNECTED, result.outcome.message
+    assert result.attempts == 2
+    assert len(fake_server.requests_to(providers.WABA_PATH)) == 2
+
+
+async def test_upstream_503__retry_after_holds_the_target(
+    fake_server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 503 that says when to come back is not asked again before then, nor retried at once."""
+    for path in (providers.WABA_PATH, "/domains", providers.CUSTOMER_PATH, providers.TABLE_PATH):
+        fake_server.route(path, misbehaviours.proxy_unavailable_page(retry_after="120"))
+    clock = FakeMonotonic()
+    runner = runner_for(fake_server, monkeypatch, clock, retry_transient=True)
+    first = await runner.run_cycle()
+    for name in ("whatsapp", "email", "stripe", "database"):
+        assert first[name].reason is Reason.UPSTREAM_ERROR, (name, first[name].outcome.message)
+        assert "next attempt after" in first[name].outcome.message
+        assert first[name].attempts == 1
+    clock.now += 60
+    held = await runner.run_cycle()
+    assert all(result.attempts == 0 for result in held.values())
+    assert held["email"].reason is Reason.UPSTREAM_ERROR
+    fake_server.route("/domains", providers.resend_domains("verified"))
+    clock.now += 61
+    again = (await runner.run_cycle())["email"]
+    assert again.status is Status.CONNECTED
+    assert len(fake_server.requests_to("/domains")) == 2

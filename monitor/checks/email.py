@@ -16,7 +16,14 @@ from monitor.checks.base import (
     Reason,
     reason_for_http_status,
 )
-from monitor.checks.transport import JsonReply, get_json, new_http_client, retry_after_seconds
+from monitor.checks.transport import (
+    JsonReply,
+    get_json,
+    new_http_client,
+    retry_after_seconds,
+    unavailable_for,
+    unexpected_body,
+)
 
 PROVIDER = "the Resend API"
 
@@ -74,18 +81,17 @@ def error_outcome(reply: JsonReply) -> Outcome:
     body = reply.body if isinstance(reply.body, Mapping) else {}
     name, said = body.get("name"), body.get("message")
     if not isinstance(name, str):
-        raise InvalidResponse(f"{PROVIDER} answered HTTP {reply.status_code} without an error name")
+        raise unexpected_body(PROVIDER, reply.status_code, reply.headers, "without an error name")
     if reply.status_code == 401 and name == "restricted_api_key":
         return Outcome.connected(
             "Resend API key is valid but restricted to sending emails", {"access": "sending"}
         )
     reason = resend_reason(reply.status_code)
-    wait = retry_after_seconds(reply.headers, datetime.now(UTC))
-    raise CheckFailed(
-        reason,
-        f"Resend: {said or name} ({name})",
-        retry_after=wait if reason is Reason.RATE_LIMITED else None,
-    )
+    if reason is Reason.RATE_LIMITED:
+        wait = retry_after_seconds(reply.headers, datetime.now(UTC))
+    else:
+        wait = unavailable_for(reply.status_code, reply.headers)
+    raise CheckFailed(reason, f"Resend: {said or name} ({name})", retry_after=wait)
 
 
 def resend_reason(http_status: int) -> Reason:

@@ -19,6 +19,8 @@ from monitor.checks.transport import (
     parse_json_body,
     rate_limited,
     retry_after_seconds,
+    unavailable_for,
+    unexpected_body,
 )
 
 PROVIDER = "the Stripe API"
@@ -77,8 +79,11 @@ def _require_stripe_error_body(response: httpx.Response) -> None:
     if response.status_code == 429:
         raise rate_limited(PROVIDER, response.headers)
     request_id = response.headers.get("request-id")
-    raise InvalidResponse(
-        f"{PROVIDER} answered HTTP {response.status_code} with a body that is not a Stripe error",
+    raise unexpected_body(
+        PROVIDER,
+        response.status_code,
+        response.headers,
+        "with a body that is not a Stripe error",
         {"request_id": request_id} if request_id else None,
     )
 
@@ -148,19 +153,21 @@ def stripe_failure(exc: stripe.StripeError) -> CheckFailed:
         return CheckFailed(Reason.CONNECTION, f"could not connect to {PROVIDER}")
     details = {"request_id": exc.request_id} if exc.request_id else {}
     said = exc.user_message or "no message"
+    headers = exc.headers or {}
     if isinstance(exc, stripe.APIError) and not _has_error_body(exc):
-        return InvalidResponse(
-            f"{PROVIDER} answered HTTP {exc.http_status} with a body that is not a Stripe answer",
+        return unexpected_body(
+            PROVIDER,
+            exc.http_status or 0,
+            headers,
+            "with a body that is not a Stripe answer",
             details,
         )
     reason = stripe_reason(exc)
-    wait = retry_after_seconds(exc.headers or {}, datetime.now(UTC))
-    return CheckFailed(
-        reason,
-        f"Stripe: {said}",
-        details,
-        retry_after=wait if reason is Reason.RATE_LIMITED else None,
-    )
+    if reason is Reason.RATE_LIMITED:
+        wait = retry_after_seconds(headers, datetime.now(UTC))
+    else:
+        wait = unavailable_for(exc.http_status or 0, headers)
+    return CheckFailed(reason, f"Stripe: {said}", details, retry_after=wait)
 
 
 def stripe_reason(exc: stripe.StripeError) -> Reason:

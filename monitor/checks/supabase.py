@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import httpx
+from postgrest import AsyncRequestBuilder
 from postgrest.exceptions import APIError
 from pydantic import SecretStr
 from supabase import AsyncClient, AsyncClientOptions
@@ -18,10 +19,13 @@ from monitor.checks.base import (
 )
 from monitor.checks.transport import (
     TRANSPORT_ERRORS,
+    content_kind,
     failure_from_transport_error,
     new_http_client,
     parse_json_body,
     rate_limited,
+    unavailable_for,
+    unexpected_body,
 )
 
 PROVIDER = "Supabase"
@@ -78,7 +82,7 @@ class SupabaseCheck:
     async def _probe(self, client: AsyncClient, http: httpx.AsyncClient) -> Outcome:
         table = self._settings.health_table
         if table:
-            selected = await client.table(table).select("*").limit(1).execute()
+            selected = await _from_table(client, table).select("*").limit(1).execute()
             # postgrest-py hands back a 2xx body it cannot parse as text instead of raising.
             if not isinstance(selected.data, list):
                 raise InvalidResponse(
@@ -101,6 +105,18 @@ class SupabaseCheck:
         raise APIError(body if isinstance(body, dict) else {"message": str(body)})
 
 
+def _from_table(client: AsyncClient, table: str) -> AsyncRequestBuilder:
+    """A query on `table`, or on `schema.table` in that schema.
+
+    PostgREST takes the schema from the Accept-Profile header, not the path: a dotted name in
+    the path is answered 404. https://docs.postgrest.org/en/stable/references/api/schemas.html
+    """
+    schema, dot, name = table.partition(".")
+    if not dot:
+        return client.table(table)
+    return client.schema(schema).from_(name)
+
+
 def _options(http: httpx.AsyncClient) -> AsyncClientOptions:
     # The monitor owns retries and sessions: one request per check, nothing kept between.
     return AsyncClientOptions(
@@ -118,8 +134,12 @@ def postgrest_failure(exc: APIError, last: _LastResponse, table: str | None) -> 
         return rate_limited(PROVIDER, last.headers)
     if isinstance(exc.__cause__, ValueError) or exc.code == str(http_status):
         # postgrest-py fills in the HTTP status as code when the body was not PostgREST JSON.
-        return InvalidResponse(
-            f"{PROVIDER} answered HTTP {http_status} with a body that is not JSON"
+        kind = content_kind(last.headers)
+        return unexpected_body(
+            PROVIDER,
+            http_status,
+            last.headers,
+            f"with a body that is not a PostgREST error ({kind})",
         )
     said = exc.message or "no message"
     if exc.code in _MISSING_TABLE_CODES:
@@ -127,4 +147,9 @@ def postgrest_failure(exc: APIError, last: _LastResponse, table: str | None) -> 
             Reason.NOT_FOUND, f"Supabase has no table {table!r}: {said}", {"code": exc.code}
         )
     details = {"code": exc.code} if exc.code else {}
-    return CheckFailed(reason_for_http_status(http_status), f"Supabase: {said}", details)
+    return CheckFailed(
+        reason_for_http_status(http_status),
+        f"Supabase: {said}",
+        details,
+        retry_after=unavailable_for(http_status, last.headers),
+    )

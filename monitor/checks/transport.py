@@ -166,8 +166,8 @@ async def get_json(
     """GET `url` and parse its body as JSON.
 
     Raises:
-        CheckFailed: the request failed (timeout, connection, certificate), or the body is too
-            large or not JSON (reason invalid_response).
+        CheckFailed: the request failed (timeout, connection, certificate), the body is too
+            large (invalid_response), or it is not JSON (see `unexpected_body`).
     """
     try:
         response = await client.get(url, headers=headers, params=params)
@@ -177,21 +177,57 @@ async def get_json(
 
 
 def parse_json_body(response: httpx.Response, provider: str) -> Any:
-    """The response body as JSON, or InvalidResponse naming what came instead.
+    """The response body as JSON, or a failure naming what came instead.
 
     A 429 is a rate limit whatever its body: an edge proxy's HTML page still carries the
-    Retry-After the provider wants honoured.
+    Retry-After the provider wants honoured. Likewise a 5xx page is an upstream error.
     """
     try:
         return json.loads(response.content)
     except ValueError as exc:
         if response.status_code == 429:
             raise rate_limited(provider, response.headers) from None
-        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-        raise InvalidResponse(
-            f"{provider} answered HTTP {response.status_code} with a body that is not JSON"
-            f" ({kind or 'no content type'})"
+        raise unexpected_body(
+            provider,
+            response.status_code,
+            response.headers,
+            f"with a body that is not JSON ({content_kind(response.headers)})",
         ) from exc
+
+
+def content_kind(headers: Mapping[str, str]) -> str:
+    """The media type of a body, for a message ("text/html")."""
+    return headers.get("Content-Type", "").split(";")[0].strip() or "no content type"
+
+
+def unexpected_body(
+    provider: str,
+    http_status: int,
+    headers: Mapping[str, str],
+    what: str,
+    details: Mapping[str, Any] | None = None,
+) -> CheckFailed:
+    """An answer whose body is not in the provider's own shape, `what` saying how.
+
+    On a 5xx it is whoever stands in front of the provider (a CDN, a proxy, a gateway) saying
+    the provider cannot be reached: an upstream error like the provider's own 5xx. Otherwise
+    something that is not the provider answered: an invalid response.
+    """
+    message = f"{provider} answered HTTP {http_status} {what}"
+    if http_status >= 500:
+        wait = unavailable_for(http_status, headers)
+        return CheckFailed(Reason.UPSTREAM_ERROR, message, details, retry_after=wait)
+    return InvalidResponse(message, details)
+
+
+def unavailable_for(http_status: int, headers: Mapping[str, str]) -> float | None:
+    """The wait a 503's Retry-After asks for, capped like a rate limit's; None on other statuses.
+
+    RFC 9110 §10.2.3: on a 503, Retry-After says how long the service expects to be unavailable.
+    """
+    if http_status != 503:
+        return None
+    return retry_after_seconds(headers, datetime.now(UTC))
 
 
 def rate_limited(provider: str, headers: Mapping[str, str]) -> CheckFailed:

@@ -16,6 +16,8 @@ from monitor.checks.transport import (
     get_json,
     new_http_client,
     retry_after_seconds,
+    unavailable_for,
+    unexpected_body,
 )
 
 PROVIDER = "the Meta Graph API"
@@ -24,14 +26,29 @@ ACCOUNT_FIELDS = "id,name,account_review_status,health_status"
 # Graph error codes, branched on `code` rather than the HTTP status because Meta returns
 # most errors as 400 whatever their cause.
 # https://developers.facebook.com/docs/graph-api/guides/error-handling
+# https://developers.facebook.com/documentation/business-messaging/whatsapp/support/error-codes/
 _RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, 80007, 80008, 130429})
 _REASON_BY_CODE = {
     190: Reason.AUTH,
     102: Reason.AUTH,
+    3: Reason.PERMISSION,  # "API Method": a capability or permission the app lacks
     100: Reason.NOT_FOUND,
+    368: Reason.BLOCKED,  # temporarily blocked for policy violations
     1: Reason.UPSTREAM_ERROR,
     2: Reason.UPSTREAM_ERROR,
 }
+# Code 100 with subcode 33 is Meta's "object does not exist, cannot be loaded due to missing
+# permissions, or does not support this operation": Meta cannot tell us which, so neither can we.
+_MISSING_OR_NOT_PERMITTED = (
+    "the account does not exist, or the token lacks the permission to read it"
+    " (whatsapp_business_management)"
+)
+
+# account_review_status: REJECTED "cannot be used with our APIs"; PENDING and DEFERRED are
+# decisions not taken yet. The account's health_status says whether it can send meanwhile.
+# https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/account_review_update/
+_REVIEW_REJECTED = "REJECTED"
+_REVIEW_UNDECIDED = frozenset({"PENDING", "DEFERRED"})
 
 
 @dataclass(frozen=True)
@@ -70,9 +87,7 @@ class WhatsAppCheck:
         if isinstance(reply.body, Mapping) and "error" in reply.body:
             raise graph_failure(reply.body["error"], reply.status_code, reply.headers)
         if reply.status_code != 200 or not isinstance(reply.body, Mapping):
-            raise InvalidResponse(
-                f"{PROVIDER} answered HTTP {reply.status_code} without an account"
-            )
+            raise unexpected_body(PROVIDER, reply.status_code, reply.headers, "without an account")
         return account_outcome(reply.body)
 
 
@@ -80,16 +95,20 @@ def graph_failure(
     error: Any, http_status: int, headers: Mapping[str, str] | None = None
 ) -> CheckFailed:
     """Map a Graph `{"error": {...}}` body to a failure, keeping fbtrace_id for Meta support."""
+    headers = headers or {}
     if not isinstance(error, Mapping):
-        return InvalidResponse(f"{PROVIDER} answered HTTP {http_status} with a malformed error")
+        return unexpected_body(PROVIDER, http_status, headers, "with a malformed error")
     code = error.get("code")
     details = {k: error[k] for k in ("code", "error_subcode", "fbtrace_id") if k in error}
-    meta_message = str(error.get("message") or "no message")
+    message = f"{PROVIDER} error {code}: {error.get('message') or 'no message'}"
+    if code == 100 and error.get("error_subcode") == 33:
+        message = f"{message} ({_MISSING_OR_NOT_PERMITTED})"
     reason = graph_reason(code if isinstance(code, int) else None, http_status)
-    wait = graph_retry_after(headers or {}) if reason is Reason.RATE_LIMITED else None
-    return CheckFailed(
-        reason, f"{PROVIDER} error {code}: {meta_message}", details, retry_after=wait
-    )
+    if reason is Reason.RATE_LIMITED:
+        wait = graph_retry_after(headers)
+    else:
+        wait = unavailable_for(http_status, headers)
+    return CheckFailed(reason, message, details, retry_after=wait)
 
 
 def graph_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -126,10 +145,15 @@ def graph_reason(code: int | None, http_status: int) -> Reason:
 
 
 def account_outcome(account: Mapping[str, Any]) -> Outcome:
-    """Judge a WABA from its fields: BLOCKED is an error, LIMITED is a warning in the message."""
+    """Judge a WABA from its fields: BLOCKED or a rejected review is an error; LIMITED and an
+    undecided review are warnings in the message."""
     if not isinstance(account.get("id"), str):
         raise InvalidResponse(f"{PROVIDER} answered without an account id")
     details: dict[str, Any] = {"account_id": account["id"], "account_name": account.get("name")}
+    review = account.get("account_review_status")
+    review = review if isinstance(review, str) else None
+    if review is not None:
+        details["account_review_status"] = review
     health = account.get("health_status")
     health = health if isinstance(health, Mapping) else {}
     can_send = health.get("can_send_message")
@@ -138,11 +162,28 @@ def account_outcome(account: Mapping[str, Any]) -> Outcome:
     name = account.get("name") or account["id"]
     if can_send == "BLOCKED":
         raise CheckFailed(Reason.BLOCKED, blocked_message(name, health), details)
+    if review == _REVIEW_REJECTED:
+        raise CheckFailed(Reason.BLOCKED, rejected_message(name), details)
+    return Outcome.connected(connected_message(name, can_send, review), details)
+
+
+def rejected_message(name: str) -> str:
+    """Meta's review rejected the account: no messaging through the API until it is reviewed."""
+    return (
+        f"WhatsApp Business Account {name} was rejected by Meta's account review"
+        " and cannot be used with the API"
+    )
+
+
+def connected_message(name: str, can_send: Any, review: str | None) -> str:
+    """What a reachable account can do, and whether Meta has yet to decide on its review."""
     if can_send == "LIMITED":
-        return Outcome.connected(
-            f"WhatsApp Business Account {name} is reachable, but messaging is limited", details
-        )
-    return Outcome.connected(f"WhatsApp Business Account {name} can send messages", details)
+        message = f"WhatsApp Business Account {name} is reachable, but messaging is limited"
+    else:
+        message = f"WhatsApp Business Account {name} can send messages"
+    if review in _REVIEW_UNDECIDED:
+        message = f"{message}; Meta's account review is {review.lower()}"
+    return message
 
 
 def blocked_message(name: str, health: Mapping[str, Any]) -> str:

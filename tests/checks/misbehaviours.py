@@ -27,6 +27,26 @@ def proxy_error_page(status: int = 502) -> Reply:
     return Reply.html(status, _PROXY_PAGE)
 
 
+def proxy_unavailable_page(retry_after: str = "120") -> Reply:
+    """A CDN's HTML 503 page that asks clients to come back later."""
+    page = Reply.html(503, "<html><body><h1>503 Service Unavailable</h1></body></html>")
+    return Reply(page.status, page.body, {**page.headers, "Retry-After": retry_after})
+
+
+def plain_text_error(status: int = 500) -> Reply:
+    """The plain-text answer an Envoy sidecar gives when the service behind it is gone."""
+    return Reply(
+        status,
+        b"upstream connect error or disconnect/reset before headers. reset reason: overflow",
+        {"Content-Type": "text/plain"},
+    )
+
+
+def foreign_json_error(status: int = 502) -> Reply:
+    """A JSON error in a gateway's own shape (AWS API Gateway's), not the provider's."""
+    return Reply.json(status, {"message": "Internal server error"})
+
+
 def truncated_json(status: int = 200) -> Reply:
     """A complete HTTP message whose JSON body stops halfway through an object."""
     return Reply(

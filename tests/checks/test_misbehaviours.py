@@ -25,10 +25,14 @@ from tests.fakes.providers import (
     TABLE_PATH,
     WABA_PATH,
     graph_account,
+    graph_error,
+    postgrest_error,
     postgrest_root,
     postgrest_rows,
     resend_domains,
+    resend_error,
     stripe_customer,
+    stripe_error,
 )
 from tests.fakes.server import FakeServer, Reply
 from tests.support.checks import failure_of
@@ -42,6 +46,8 @@ class Provider:
     path: str
     check: Callable[[str, float], Check]
     healthy_reply: Callable[[], Reply]
+    # The provider's own error body, sent with the given 5xx status.
+    server_error: Callable[[int], Reply]
     html_page_words: Callable[[int], tuple[str, ...]] = lambda status: (
         f"HTTP {status}",
         "text/html",
@@ -61,6 +67,8 @@ class Misbehaviour:
     timeout: float = CHECK_TIMEOUT
     # A fault in the body of a 200 JSON answer, invisible to a check that reads no such body.
     in_healthy_body: bool = False
+    # The wait the failure asks the runner to hold the target for.
+    retry_after: float | None = None
 
 
 PROVIDERS = [
@@ -69,20 +77,25 @@ PROVIDERS = [
         WABA_PATH,
         lambda url, timeout: whatsapp_check(url, timeout=timeout),
         graph_account,
+        lambda status: graph_error(2, "Service temporarily unavailable", status),
     ),
     Provider(
         "stripe",
         CUSTOMER_PATH,
         lambda url, timeout: stripe_check(url, timeout=timeout),
         stripe_customer,
-        # The SDK reports "not a Stripe answer" without the content type that came instead.
-        html_page_words=lambda status: (f"HTTP {status}",),
+        lambda status: stripe_error(status, "api_error", "Something went wrong on Stripe's end."),
+        # The SDK reads a 2xx body itself: "not a Stripe answer", without the content type.
+        html_page_words=lambda status: (
+            (f"HTTP {status}", "text/html") if status >= 400 else (f"HTTP {status}",)
+        ),
     ),
     Provider(
         "email",
         DOMAINS_PATH,
         lambda url, timeout: resend_check(url, timeout=timeout),
         lambda: resend_domains("verified"),
+        lambda status: resend_error(status, "internal_server_error", "An unexpected error."),
     ),
     # Both Supabase probes: the one-row select on the health table, and the REST root.
     Provider(
@@ -90,26 +103,50 @@ PROVIDERS = [
         TABLE_PATH,
         lambda url, timeout: supabase_check(url, timeout=timeout),
         postgrest_rows,
+        lambda status: postgrest_error(status, "PGRST000", "Could not connect with the database"),
         # postgrest-py hands back a 2xx body it cannot parse instead of raising, so no status.
-        html_page_words=lambda status: (f"HTTP {status}",) if status >= 400 else ("not JSON rows",),
+        html_page_words=lambda status: (
+            (f"HTTP {status}", "text/html") if status >= 400 else ("not JSON rows",)
+        ),
     ),
     Provider(
         "supabase_root",
         REST_ROOT,
         lambda url, timeout: supabase_check(url, table=None, timeout=timeout),
         postgrest_root,
+        lambda status: postgrest_error(status, "PGRST000", "Could not connect with the database"),
         reads_healthy_body=False,
     ),
 ]
 
 
 MISBEHAVIOURS = [
+    # A 5xx in anyone's shape but the provider's: whoever stands in front of it is failing.
     Misbehaviour(
         "proxy_html_502",
         lambda provider: misbehaviours.proxy_error_page(502),
-        Reason.INVALID_RESPONSE,
+        Reason.UPSTREAM_ERROR,
         lambda provider: provider.html_page_words(502),
     ),
+    Misbehaviour(
+        "proxy_html_503_retry_after",
+        lambda provider: misbehaviours.proxy_unavailable_page(retry_after="120"),
+        Reason.UPSTREAM_ERROR,
+        lambda provider: ("HTTP 503",),
+        retry_after=120.0,
+    ),
+    Misbehaviour(
+        "plain_text_500",
+        lambda provider: misbehaviours.plain_text_error(500),
+        Reason.UPSTREAM_ERROR,
+        lambda provider: ("HTTP 500",),
+    ),
+    Misbehaviour(
+        "gateway_json_502",
+        lambda provider: misbehaviours.foreign_json_error(502),
+        Reason.UPSTREAM_ERROR,
+    ),
+    # The same page with a non-5xx status: not the provider, and not a failure it reports.
     Misbehaviour(
         "proxy_html_200",
         lambda provider: misbehaviours.proxy_error_page(200),
@@ -174,10 +211,27 @@ async def test_http_check__upstream_misbehaves(
 
     failure = await failure_of(provider.check(fake_server.url, misbehaviour.timeout))
 
-    assert failure.reason is misbehaviour.reason
+    assert failure.reason is misbehaviour.reason, failure.message
     for fragment in misbehaviour.fragments(provider):
         assert fragment in failure.message
+    assert failure.retry_after == misbehaviour.retry_after
     assert len(fake_server.requests_to(provider.path)) == 1
+
+
+@pytest.mark.parametrize("provider", PROVIDERS, ids=[provider.name for provider in PROVIDERS])
+@pytest.mark.parametrize(("retry_after", "wait"), [("120", 120.0), ("86400", 3600.0), (None, None)])
+async def test_http_check__provider_503_with_retry_after(
+    fake_server: FakeServer, provider: Provider, retry_after: str | None, wait: float | None
+) -> None:
+    """A provider's own 503 is an upstream error whose Retry-After (at most an hour) is kept."""
+    reply = provider.server_error(503)
+    headers = {**reply.headers, **({"Retry-After": retry_after} if retry_after else {})}
+    fake_server.route(provider.path, Reply(503, reply.body, headers))
+
+    failure = await failure_of(provider.check(fake_server.url, CHECK_TIMEOUT))
+
+    assert failure.reason is Reason.UPSTREAM_ERROR, failure.message
+    assert failure.retry_after == wait
 
 
 @pytest.mark.parametrize("provider", PROVIDERS, ids=[provider.name for provider in PROVIDERS])

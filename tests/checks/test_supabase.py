@@ -78,6 +78,33 @@ async def test_supabase__table_select(fake_server: FakeServer) -> None:
     assert request.headers["authorization"] == f"Bearer {SERVICE_ROLE_KEY}"
 
 
+async def test_supabase__table_in_schema(fake_server: FakeServer) -> None:
+    """schema.table selects from the table in that schema, through PostgREST's Accept-Profile."""
+    outcome = await supabase_check(fake_server.url, table=f"analytics.{HEALTH_TABLE}").run()
+
+    assert outcome == Outcome.connected(
+        f"Supabase answered a one-row select on analytics.{HEALTH_TABLE}"
+    )
+    (request,) = fake_server.requests_to(TABLE_PATH)
+    assert request.headers["accept-profile"] == "analytics"
+    assert request.query == {"select": ["*"], "limit": ["1"]}
+
+
+async def test_supabase__table_in_schema_missing(fake_server: FakeServer) -> None:
+    """A schema.table PostgREST does not know is not_found, and the message names schema.table."""
+    reply = postgrest_error(
+        404, "PGRST205", f"Could not find the table 'analytics.{HEALTH_TABLE}' in the schema cache"
+    )
+    fake_server.route(TABLE_PATH, reply)
+
+    failure = await failure_of(supabase_check(fake_server.url, table=f"analytics.{HEALTH_TABLE}"))
+
+    assert failure.reason is Reason.NOT_FOUND
+    assert f"analytics.{HEALTH_TABLE}" in failure.message.split(":")[0]
+    (request,) = fake_server.requests_to(TABLE_PATH)
+    assert request.headers["accept-profile"] == "analytics"
+
+
 async def test_supabase__rest_root(fake_server: FakeServer) -> None:
     """Without a health table, a project whose REST root answers shows as connected."""
     outcome = await supabase_check(fake_server.url, table=None).run()

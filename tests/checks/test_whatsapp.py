@@ -75,7 +75,12 @@ async def test_whatsapp__account_available(fake_server: FakeServer) -> None:
 
     assert outcome == Outcome.connected(
         "WhatsApp Business Account Acme Support can send messages",
-        {"account_id": WABA_ID, "account_name": "Acme Support", "can_send_message": "AVAILABLE"},
+        {
+            "account_id": WABA_ID,
+            "account_name": "Acme Support",
+            "account_review_status": "APPROVED",
+            "can_send_message": "AVAILABLE",
+        },
     )
 
 
@@ -130,10 +135,47 @@ async def test_whatsapp__messaging_blocked_without_entities(fake_server: FakeSer
     assert "Acme Support" in failure.message
 
 
+# --- account review -----------------------------------------------------------------------
+
+
+async def test_whatsapp__account_review_rejected(fake_server: FakeServer) -> None:
+    """An account Meta's review rejected is blocked, whatever its health says, and says why."""
+    failure = await failure_for(fake_server, graph_account(review="REJECTED"))
+
+    assert failure.reason is Reason.BLOCKED
+    assert "Acme Support" in failure.message
+    assert "rejected" in failure.message
+    assert failure.details["account_review_status"] == "REJECTED"
+
+
+@pytest.mark.parametrize("review", ["PENDING", "DEFERRED"])
+async def test_whatsapp__account_review_not_decided(fake_server: FakeServer, review: str) -> None:
+    """An account whose review is not decided yet stays connected; the message mentions it."""
+    fake_server.route(WABA_PATH, graph_account(review=review))
+
+    outcome = await whatsapp_check(fake_server.url).run()
+
+    assert outcome.status is Status.CONNECTED
+    assert f"account review is {review.lower()}" in outcome.message
+    assert outcome.details["account_review_status"] == review
+
+
+async def test_whatsapp__limited_and_review_pending(fake_server: FakeServer) -> None:
+    """A limited account under review says both in one message."""
+    fake_server.route(WABA_PATH, graph_account("LIMITED", review="PENDING"))
+
+    outcome = await whatsapp_check(fake_server.url).run()
+
+    assert outcome.status is Status.CONNECTED
+    assert "messaging is limited" in outcome.message
+    assert "account review is pending" in outcome.message
+
+
 # --- Graph error codes --------------------------------------------------------------------
 
 GRAPH_CODES = [
     (190, Reason.AUTH),
+    (3, Reason.PERMISSION),
     (10, Reason.PERMISSION),
     (200, Reason.PERMISSION),
     (250, Reason.PERMISSION),
@@ -148,6 +190,7 @@ GRAPH_CODES = [
     (130429, Reason.RATE_LIMITED),
     (1, Reason.UPSTREAM_ERROR),
     (2, Reason.UPSTREAM_ERROR),
+    (368, Reason.BLOCKED),
 ]
 
 
@@ -161,6 +204,19 @@ async def test_whatsapp__graph_error_code(
     assert failure.reason is reason
     assert "Meta says no" in failure.message
     assert failure.details == {"code": code, "error_subcode": 463, "fbtrace_id": "AbCdEfGhIjKlMnOp"}
+
+
+async def test_whatsapp__object_missing_or_not_permitted(fake_server: FakeServer) -> None:
+    """Code 100 subcode 33 says the account may not exist or the token may not read it: both."""
+    failure = await failure_for(
+        fake_server, graph_error(100, "Unsupported get request.", subcode=33)
+    )
+
+    assert failure.reason is Reason.NOT_FOUND
+    assert "Unsupported get request." in failure.message
+    assert "does not exist" in failure.message
+    assert "permission" in failure.message
+    assert failure.details["error_subcode"] == 33
 
 
 @pytest.mark.parametrize("http_status", [400, 401, 403, 500])

@@ -29,14 +29,15 @@ CANARIES = {
 WABA_PATH = f"/{GRAPH_VERSION}/{WABA_ID}"
 
 
-def graph_account(can_send: str = "AVAILABLE", **extra: Any) -> Reply:
-    """A WABA with its messaging health, as `?fields=id,name,...,health_status` returns it."""
+def graph_account(can_send: str = "AVAILABLE", review: str = "APPROVED", **extra: Any) -> Reply:
+    """A WABA with its review status and messaging health, as
+    `?fields=id,name,account_review_status,health_status` returns it."""
     return Reply.json(
         200,
         {
             "id": WABA_ID,
             "name": "Acme Support",
-            "account_review_status": "APPROVED",
+            "account_review_status": review,
             "health_status": {
                 "can_send_message": can_send,
                 "entities": [

@@ -33,17 +33,31 @@ WRONG_SHAPES = [
     wrong("stripe", 200, {"id": "cus_someoneElse", "object": "customer"}, "another-customer"),
     wrong("stripe", 200, 42, "number-for-customer"),
     wrong("stripe", 404, [], "list-for-error"),
-    wrong("stripe", 500, {"message": "oops"}, "error-without-envelope"),
+    wrong("stripe", 400, {"message": "oops"}, "error-without-envelope"),
     wrong("email", 200, [], "list-for-domains"),
     wrong("email", 200, {"data": "mail.example.com"}, "data-as-string"),
     wrong("email", 200, {"object": "list"}, "no-data"),
     wrong("email", 401, [], "list-for-error"),
-    wrong("email", 500, {"statusCode": 500, "name": 7}, "numeric-error-name"),
+    wrong("email", 400, {"statusCode": 400, "name": 7}, "numeric-error-name"),
     wrong("database", 200, {"id": 1}, "object-for-rows"),
     wrong("database", 200, "ok", "string-for-rows"),
     wrong("database", 200, None, "null-for-rows"),
     wrong("database", 404, [], "list-for-error"),
+    wrong("database", 400, "bad request", "string-for-error"),
+]
+
+# The same kind of answers with a 5xx status: not the provider's error, so whatever stands in
+# front of it (a gateway, a proxy) is failing.
+WRONG_SHAPES_OF_5XX = [
+    wrong("whatsapp", 502, {"message": "Internal server error"}, "gateway-error"),
+    wrong("whatsapp", 500, {"error": "Invalid OAuth access token"}, "error-as-string"),
+    wrong("whatsapp", 503, [], "list"),
+    wrong("stripe", 500, {"message": "oops"}, "error-without-envelope"),
+    wrong("stripe", 502, [], "list-for-error"),
+    wrong("email", 500, {"statusCode": 500, "name": 7}, "numeric-error-name"),
+    wrong("email", 504, [], "list-for-error"),
     wrong("database", 500, "upstream down", "string-for-error"),
+    wrong("database", 502, [], "list-for-error"),
 ]
 
 
@@ -65,6 +79,18 @@ async def test_provider__json_of_the_wrong_shape(
 
     assert result.status is Status.ERROR
     assert result.reason is Reason.INVALID_RESPONSE, result.outcome.message
+
+
+@pytest.mark.parametrize(("integration", "reply"), WRONG_SHAPES_OF_5XX)
+async def test_provider__5xx_json_of_the_wrong_shape(
+    fake_server: FakeServer, integration: str, reply: Reply
+) -> None:
+    """A 5xx whose JSON is not the provider's error is an upstream error, not invalid_response."""
+    result = await outcome_of(fake_server, integration, reply)
+
+    assert result.status is Status.ERROR
+    assert result.reason is Reason.UPSTREAM_ERROR, result.outcome.message
+    assert f"HTTP {reply.status}" in result.outcome.message
 
 
 @pytest.mark.parametrize(
