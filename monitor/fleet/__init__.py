@@ -1,0 +1,1 @@
+"""Fleet mode: every organization's own WhatsApp and Stripe, checked on a budget."""
