@@ -19,9 +19,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from monitor.redaction import MIN_SECRET_LENGTH
+
+# Every integration the monitor knows, in the order the dashboard lists them.
+INTEGRATIONS = ("whatsapp", "stripe", "email", "database")
 
 
 class ConfigError(Exception):
@@ -49,7 +52,45 @@ def _lower(value: Any) -> Any:
     return value.strip().lower() if isinstance(value, str) else value
 
 
+def _comma_separated(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    return tuple(name.strip().lower() for name in value.split(",") if name.strip())
+
+
+def _known_integrations(names: tuple[str, ...]) -> tuple[str, ...]:
+    # Unknown names are counted, not quoted: a value pasted into the wrong variable may be a
+    # secret. Repeated names are known ones, safe to say.
+    known = ", ".join(INTEGRATIONS)
+    if not names:
+        raise ValueError(f"must name at least one of {known}")
+    unknown = [str(place) for place, name in enumerate(names, 1) if name not in INTEGRATIONS]
+    repeated = [name for name in INTEGRATIONS if names.count(name) > 1]
+    problems = []
+    if unknown:
+        one = len(unknown) == 1
+        problems.append(
+            f"name{'' if one else 's'} {_and(unknown)} {'is' if one else 'are'} not one of {known}"
+        )
+    if repeated:
+        problems.append(f"names {_and(repeated)} more than once")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return tuple(name for name in INTEGRATIONS if name in names)
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
+# Comma-separated in the environment (NoDecode: pydantic-settings would expect JSON).
+IntegrationNames = Annotated[
+    tuple[str, ...],
+    NoDecode,
+    BeforeValidator(_comma_separated),
+    AfterValidator(_known_integrations),
+]
 _TOO_SHORT = f"is too short to be kept out of logs (at least {MIN_SECRET_LENGTH} characters)"
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
@@ -77,6 +118,7 @@ class Settings(BaseSettings):
     database_check_mode: Annotated[
         Literal["auto", "supabase", "postgres"], BeforeValidator(_lower)
     ] = "auto"
+    monitor_integrations: IntegrationNames = INTEGRATIONS
     monitor_interval_seconds: float = Field(60.0, gt=0, le=86400, allow_inf_nan=False)
     monitor_check_timeout_seconds: float = Field(10.0, gt=0, allow_inf_nan=False)
     monitor_host: str = "0.0.0.0"

@@ -6,6 +6,8 @@ several accounts of one provider can be watched side by side later.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from monitor.checks.base import Target
 from monitor.checks.email import ResendCheck, ResendSettings
 from monitor.checks.postgres import PostgresCheck, PostgresSettings
@@ -14,30 +16,45 @@ from monitor.checks.supabase import SupabaseCheck, SupabaseSettings
 from monitor.checks.whatsapp import WhatsAppCheck, WhatsAppSettings
 from monitor.config import Settings
 
-INTEGRATIONS = ("whatsapp", "stripe", "email", "database")
-
 
 def build_targets(settings: Settings) -> list[Target]:
-    """One target per integration, in the order the dashboard lists them."""
-    timeout = settings.monitor_check_timeout_seconds
+    """One target per integration in MONITOR_INTEGRATIONS, in the order the dashboard lists them."""
+    builders: dict[str, Callable[[Settings], Target]] = {
+        "whatsapp": whatsapp_target,
+        "stripe": stripe_target,
+        "email": email_target,
+        "database": database_target,
+    }
+    return [builders[name](settings) for name in settings.monitor_integrations]
+
+
+def whatsapp_target(settings: Settings) -> Target:
+    """The Meta Graph API check of the platform's WhatsApp Business Account."""
     whatsapp = WhatsAppSettings(
         access_token=settings.whatsapp_access_token,
         business_account_id=settings.whatsapp_business_account_id,
         graph_api_url=settings.whatsapp_graph_api_url,
         graph_api_version=settings.whatsapp_graph_api_version,
     )
+    return Target(
+        "whatsapp", "whatsapp", WhatsAppCheck(whatsapp, settings.monitor_check_timeout_seconds)
+    )
+
+
+def stripe_target(settings: Settings) -> Target:
+    """The Stripe check: the customer, or the key alone."""
     stripe = StripeSettings(
         secret_key=settings.stripe_secret_key,
         customer_id=settings.stripe_customer_id,
         api_url=settings.stripe_api_url,
     )
+    return Target("stripe", "stripe", StripeCheck(stripe, settings.monitor_check_timeout_seconds))
+
+
+def email_target(settings: Settings) -> Target:
+    """The Resend check."""
     email = ResendSettings(api_key=settings.resend_api_key, api_url=settings.resend_api_url)
-    return [
-        Target("whatsapp", "whatsapp", WhatsAppCheck(whatsapp, timeout)),
-        Target("stripe", "stripe", StripeCheck(stripe, timeout)),
-        Target("email", "resend", ResendCheck(email, timeout)),
-        database_target(settings),
-    ]
+    return Target("email", "resend", ResendCheck(email, settings.monitor_check_timeout_seconds))
 
 
 def database_target(settings: Settings) -> Target:

@@ -91,3 +91,30 @@ def test_python_m_monitor__works_like_the_script() -> None:
     )
     assert done.returncode == 0
     assert "integration-monitor" in done.stdout
+
+
+def without_whatsapp(server: FakeServer) -> dict[str, str]:
+    """Every provider but WhatsApp configured, and WhatsApp left out of the deployment."""
+    env = {k: v for k, v in provider_env(server).items() if not k.startswith("WHATSAPP_")}
+    return {**env, "MONITOR_INTEGRATIONS": "stripe, email, database"}
+
+
+def test_check__unlisted_integration_is_absent_and_healthy_exit_0(
+    fake_server: FakeServer,
+) -> None:
+    """A deployment without WhatsApp is healthy, and its JSON does not mention WhatsApp."""
+    done = run_cli("check", "--json", env=without_whatsapp(fake_server))
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert list(body["integrations"]) == ["stripe", "email", "database"]
+    assert body["overall_status"] == "healthy"
+    assert fake_server.requests_to(WABA_PATH) == []
+
+
+def test_check__unknown_integration_is_bad_configuration() -> None:
+    """A name that is no integration is refused like any other bad setting: exit 3."""
+    done = run_cli("check", env={"MONITOR_INTEGRATIONS": "whatsapp,sms", "MONITOR_PORT": "x"})
+    assert done.returncode == 3
+    assert "MONITOR_INTEGRATIONS: name 2 is not one of" in done.stderr
+    assert "MONITOR_PORT" in done.stderr
+    assert "Traceback" not in done.stderr

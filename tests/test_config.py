@@ -164,3 +164,54 @@ def test_load_settings__values_that_would_fail_later_fail_now(
     assert problem.startswith(f"{variable}: ")
     assert words in problem
     assert value not in problem
+
+
+def test_load_settings__integrations_default_to_all_four() -> None:
+    """Without MONITOR_INTEGRATIONS every integration is checked."""
+    assert load_settings().monitor_integrations == ("whatsapp", "stripe", "email", "database")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("email", ("email",)),
+        ("stripe,email,database", ("stripe", "email", "database")),
+        (" database , Stripe ", ("stripe", "database")),
+        ("email,", ("email",)),
+    ],
+)
+def test_load_settings__integrations_comma_separated(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: tuple[str, ...]
+) -> None:
+    """Names are comma-separated, spaces and case aside, and kept in the dashboard's order."""
+    monkeypatch.setenv("MONITOR_INTEGRATIONS", value)
+    assert load_settings().monitor_integrations == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ("whatsapp,sms", "name 2 is not one of whatsapp, stripe, email, database"),
+        ("mail,sms", "names 1 and 2 are not one of whatsapp, stripe, email, database"),
+        (" , ", "must name at least one of whatsapp, stripe, email, database"),
+        ("stripe,email,stripe", "names stripe more than once"),
+    ],
+)
+def test_load_settings__bad_integrations_listed_with_other_problems(
+    monkeypatch: pytest.MonkeyPatch, value: str, words: str
+) -> None:
+    """An unknown, repeated or missing integration is bad configuration, among the others."""
+    monkeypatch.setenv("MONITOR_INTEGRATIONS", value)
+    monkeypatch.setenv("MONITOR_PORT", "-1")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    problems = sorted(caught.value.problems)
+    assert len(problems) == 2
+    assert problems[0] == f"MONITOR_INTEGRATIONS: {words}"
+    assert problems[1].startswith("MONITOR_PORT: ")
+
+
+def test_build_targets__only_the_listed_integrations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An integration left out of MONITOR_INTEGRATIONS gets no target at all."""
+    monkeypatch.setenv("MONITOR_INTEGRATIONS", "database,email")
+    assert [t.name for t in build_targets(load_settings())] == ["email", "database"]
