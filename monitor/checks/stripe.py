@@ -91,25 +91,32 @@ def _require_stripe_error_body(response: httpx.Response) -> None:
 class StripeCheck:
     """Retrieves the configured customer, or the balance when no customer is named."""
 
-    def __init__(self, settings: StripeSettings, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        settings: StripeSettings,
+        timeout_seconds: float,
+        client: stripe.StripeClient | None = None,
+    ) -> None:
         self._settings = settings
         self._timeout = timeout_seconds
+        # Shared, over a pooled HTTP client, with the same key; None: one of its own per run.
+        self._client = client
 
     async def run(self) -> Outcome:
         """Validate the key (and the customer) against Stripe."""
-        if self._settings.secret_key is None:
+        key = self._settings.secret_key
+        if key is None:
             return Outcome.not_configured("Stripe is not configured: STRIPE_SECRET_KEY is not set")
+        if self._client is not None:
+            return await self._probe_mapped(self._client)
         async with new_http_client(self._timeout) as http:
-            client = stripe.StripeClient(
-                self._settings.secret_key.get_secret_value(),
-                base_addresses={"api": self._settings.api_url.rstrip("/")},
-                max_network_retries=0,
-                http_client=MonitorHttpClient(http),
-            )
-            try:
-                return await self._probe(client)
-            except stripe.StripeError as exc:
-                raise stripe_failure(exc) from None
+            return await self._probe_mapped(new_stripe_client(key, self._settings.api_url, http))
+
+    async def _probe_mapped(self, client: stripe.StripeClient) -> Outcome:
+        try:
+            return await self._probe(client)
+        except stripe.StripeError as exc:
+            raise stripe_failure(exc) from None
 
     async def _probe(self, client: stripe.StripeClient) -> Outcome:
         customer_id = self._settings.customer_id
@@ -123,6 +130,16 @@ class StripeCheck:
             raise InvalidResponse(f"{PROVIDER} answered the balance request without livemode")
         mode = "live" if livemode else "test"
         return Outcome.connected(f"Stripe {mode}-mode API key is valid", {"livemode": livemode})
+
+
+def new_stripe_client(key: SecretStr, api_url: str, http: httpx.AsyncClient) -> stripe.StripeClient:
+    """The SDK's client over our HTTP client, with the SDK's own retries off."""
+    return stripe.StripeClient(
+        key.get_secret_value(),
+        base_addresses={"api": api_url.rstrip("/")},
+        max_network_retries=0,
+        http_client=MonitorHttpClient(http),
+    )
 
 
 def customer_outcome(customer_id: str, customer: Any) -> Outcome:

@@ -7,6 +7,7 @@ counts the bytes after decompression, and stops at the cap. What reaches httpx i
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import socket
@@ -135,15 +136,43 @@ class CappedTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
-def new_http_client(timeout_seconds: float, **options: Any) -> httpx.AsyncClient:
-    """An AsyncClient for one check: capped bodies, our User-Agent, no redirects, no retries."""
+def new_http_client(
+    timeout_seconds: float,
+    *,
+    limits: httpx.Limits | None = None,
+    http2: bool = False,
+    **options: Any,
+) -> httpx.AsyncClient:
+    """An AsyncClient: capped bodies, our User-Agent, no redirects, no retries.
+
+    `limits` and `http2` shape the connection pool (httpx ignores them on the client once a
+    transport is given, so they go to the inner transport here).
+    """
+    inner = httpx.AsyncHTTPTransport(
+        verify=_tls_context(),
+        retries=0,
+        limits=limits or httpx.Limits(),
+        http2=http2,
+    )
     return httpx.AsyncClient(
-        transport=CappedTransport(),
+        transport=CappedTransport(inner=inner),
         timeout=httpx.Timeout(timeout_seconds),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
         **options,
     )
+
+
+@contextlib.asynccontextmanager
+async def http_client_for_check(
+    shared: httpx.AsyncClient | None, timeout_seconds: float
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The shared pooled client when there is one (left open), else a client for this check."""
+    if shared is not None:
+        yield shared
+        return
+    async with new_http_client(timeout_seconds) as client:
+        yield client
 
 
 @dataclass(frozen=True)

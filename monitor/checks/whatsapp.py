@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 from pydantic import SecretStr
 
 from monitor.checks.base import CheckFailed, InvalidResponse, Outcome, Reason
 from monitor.checks.transport import (
     MAX_RETRY_AFTER_SECONDS,
     get_json,
-    new_http_client,
+    http_client_for_check,
     retry_after_seconds,
     unavailable_for,
     unexpected_body,
@@ -64,9 +65,15 @@ class WhatsAppSettings:
 class WhatsAppCheck:
     """Looks up the WABA and reads its `health_status`."""
 
-    def __init__(self, settings: WhatsAppSettings, timeout_seconds: float) -> None:
+    def __init__(
+        self,
+        settings: WhatsAppSettings,
+        timeout_seconds: float,
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
         self._settings = settings
         self._timeout = timeout_seconds
+        self._client = client  # shared and pooled; None: a client of its own per run
 
     async def run(self) -> Outcome:
         """Fetch the account and judge whether it can send messages."""
@@ -76,7 +83,7 @@ class WhatsAppCheck:
             return Outcome.not_configured(f"WhatsApp is not configured: {missing} is not set")
         base = self._settings.graph_api_url.rstrip("/")
         url = f"{base}/{self._settings.graph_api_version}/{account_id}"
-        async with new_http_client(self._timeout) as client:
+        async with http_client_for_check(self._client, self._timeout) as client:
             reply = await get_json(
                 client,
                 url,

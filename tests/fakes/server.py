@@ -82,6 +82,7 @@ class FakeServer:
         self._server: asyncio.Server | None = None
         self._stop_hanging = asyncio.Event()
         self._connections: set[asyncio.StreamWriter] = set()
+        self.connections_accepted = 0
         self._handlers: set[asyncio.Task[None]] = set()
 
     @property
@@ -127,6 +128,7 @@ class FakeServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._connections.add(writer)
+        self.connections_accepted += 1
         handler = asyncio.current_task()
         assert handler is not None
         self._handlers.add(handler)
