@@ -5,19 +5,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
 import prometheus_client
+import structlog
 
 from monitor import __version__
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.daemon import build_runner, run_daemon
+from monitor.database_tls import effective_sslmode, hosts_without_tls
 from monitor.logs import configure_logging, scrub_standard_streams
 from monitor.redaction import Redactor
 from monitor.snapshot import Overall, Snapshot
 from monitor.store import SnapshotStore
+from monitor.targets import postgres_dsn_in_use
+
+log = structlog.get_logger("monitor")
 
 # Nagios plugin convention, which Icinga and most cron wrappers read.
 EXIT_BY_OVERALL = {Overall.HEALTHY: 0, Overall.PARTIAL: 1, Overall.DEGRADED: 2}
@@ -51,10 +57,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     redactor = Redactor(settings.secret_values())
     configure_logging(settings.monitor_log_format, settings.monitor_log_level, redactor)
     scrub_standard_streams(redactor)
+    warn_if_database_traffic_unencrypted(settings)
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     if args.command == "run":
         return run_daemon(settings)
     return run_check(settings, as_json=args.json, out=sys.stdout)
+
+
+def warn_if_database_traffic_unencrypted(settings: Settings) -> None:
+    """One warning when the PostgreSQL check may cross a network in plain text.
+
+    Names the hosts and the sslmode, never the DSN (it may hold a password).
+    """
+    dsn = postgres_dsn_in_use(settings)
+    hosts = hosts_without_tls(dsn, os.environ) if dsn else []
+    if not dsn or not hosts:
+        return
+    sslmode = effective_sslmode(dsn, os.environ)
+    log.warning(
+        "database.tls_not_required",
+        hosts=hosts,
+        sslmode=sslmode,
+        message=f"DATABASE_URL reaches {', '.join(hosts)} with sslmode={sslmode}: the"
+        " connection may be unencrypted and the server's certificate is not verified;"
+        " set sslmode=verify-full",
+    )
 
 
 def print_problems(problems: Sequence[str], stream: TextIO) -> None:

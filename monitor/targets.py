@@ -57,12 +57,23 @@ def email_target(settings: Settings) -> Target:
     return Target("email", "resend", ResendCheck(email, settings.monitor_check_timeout_seconds))
 
 
+def postgres_dsn_in_use(settings: Settings) -> str | None:
+    """The DSN the PostgreSQL check connects with, when this deployment runs that check."""
+    if "database" not in settings.monitor_integrations or _uses_supabase(settings):
+        return None
+    return settings.database_url.get_secret_value() if settings.database_url else None
+
+
+def _uses_supabase(settings: Settings) -> bool:
+    supabase_set = bool(settings.supabase_url and settings.supabase_service_role_key)
+    mode = settings.database_check_mode
+    return mode == "supabase" or (mode == "auto" and supabase_set)
+
+
 def database_target(settings: Settings) -> Target:
     """Supabase when chosen or (in auto mode) configured; direct PostgreSQL otherwise."""
     timeout = settings.monitor_check_timeout_seconds
-    supabase_set = bool(settings.supabase_url and settings.supabase_service_role_key)
-    mode = settings.database_check_mode
-    if mode == "supabase" or (mode == "auto" and supabase_set):
+    if _uses_supabase(settings):
         supabase = SupabaseSettings(
             url=settings.supabase_url,
             service_role_key=settings.supabase_service_role_key,

@@ -9,7 +9,8 @@ import sys
 
 from tests.fakes.providers import WABA_PATH, graph_error, provider_env
 from tests.fakes.server import FakeServer
-from tests.support.daemon import monitor_command
+from tests.support.daemon import monitor_command, running_daemon
+from tests.support.net import free_port
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -118,3 +119,69 @@ def test_check__unknown_integration_is_bad_configuration() -> None:
     assert "MONITOR_INTEGRATIONS: name 2 is not one of" in done.stderr
     assert "MONITOR_PORT" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+TLS_WARNING = "database.tls_not_required"
+DB_PASSWORD = "pw-canary-tls-4417"
+
+
+def events(stderr: str, name: str) -> list[dict[str, object]]:
+    """The JSON log events called `name` in a captured stderr."""
+    lines = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    return [event for event in lines if event.get("event") == name]
+
+
+def database_only(dsn: str) -> dict[str, str]:
+    """Only the PostgreSQL check, on `dsn`, with a short deadline."""
+    return {
+        "DATABASE_URL": dsn,
+        "MONITOR_INTEGRATIONS": "database",
+        "MONITOR_INTERVAL_SECONDS": "5",
+        "MONITOR_CHECK_TIMEOUT_SECONDS": "2",
+    }
+
+
+def test_check__remote_database_without_tls_is_warned_about() -> None:
+    """A DSN that may send the database traffic in plain text over a network: one warning
+    naming the host, never the DSN or its password."""
+    # 0.0.0.0 is not loopback, yet a connection to it never leaves the machine.
+    dsn = f"postgresql://monitor:{DB_PASSWORD}@0.0.0.0:{free_port()}/monitor"
+    done = run_cli("check", "--json", env=database_only(dsn))
+    [warning] = events(done.stderr, TLS_WARNING)
+    assert warning["level"] == "warning"
+    assert warning["hosts"] == ["0.0.0.0"]
+    assert warning["sslmode"] == "prefer"
+    assert "verify-full" in str(warning["message"])
+    assert DB_PASSWORD not in done.stderr
+    assert "postgresql://" not in done.stderr
+
+
+def test_check__loopback_or_verified_database_is_not_warned_about() -> None:
+    """Loopback traffic, or a DSN that requires TLS, gives no warning."""
+    port = free_port()
+    for dsn in (
+        f"postgresql://monitor:{DB_PASSWORD}@127.0.0.1:{port}/monitor",
+        f"postgresql://monitor:{DB_PASSWORD}@0.0.0.0:{port}/monitor?sslmode=verify-full",
+    ):
+        done = run_cli("check", "--json", env=database_only(dsn))
+        assert events(done.stderr, TLS_WARNING) == [], dsn
+        assert json.loads(done.stdout)["integrations"]["database"]["status"] == "error"
+
+
+def test_check__database_left_out_is_not_warned_about() -> None:
+    """A DATABASE_URL that the deployment does not check gives no warning."""
+    env = {
+        **database_only(f"postgresql://u:{DB_PASSWORD}@0.0.0.0/db"),
+        "MONITOR_INTEGRATIONS": "email",
+    }
+    done = run_cli("check", "--json", env=env)
+    assert events(done.stderr, TLS_WARNING) == []
+
+
+def test_run__remote_database_without_tls_is_warned_about_at_start() -> None:
+    """The daemon warns once at start, before it serves."""
+    dsn = f"postgresql://monitor:{DB_PASSWORD}@0.0.0.0:{free_port()}/monitor?sslmode=allow"
+    with running_daemon(database_only(dsn)) as daemon:
+        [warning] = daemon.events(TLS_WARNING)
+        assert warning["sslmode"] == "allow"
+        assert DB_PASSWORD not in daemon.stderr()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import ConfigError, load_settings
-from monitor.targets import build_targets
+from monitor.targets import build_targets, postgres_dsn_in_use
 
 
 @pytest.fixture(autouse=True)
@@ -215,3 +215,28 @@ def test_build_targets__only_the_listed_integrations(monkeypatch: pytest.MonkeyP
     """An integration left out of MONITOR_INTEGRATIONS gets no target at all."""
     monkeypatch.setenv("MONITOR_INTEGRATIONS", "database,email")
     assert [t.name for t in build_targets(load_settings())] == ["email", "database"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "in_use"),
+    [
+        ({"DATABASE_URL": "postgresql://u@h/db"}, True),
+        ({"DATABASE_URL": "postgresql://u@h/db", "MONITOR_INTEGRATIONS": "email"}, False),
+        (
+            {
+                "DATABASE_URL": "postgresql://u@h/db",
+                "SUPABASE_URL": "https://x.supabase.co",
+                "SUPABASE_SERVICE_ROLE_KEY": "service-role-key",
+            },
+            False,
+        ),
+        ({}, False),
+    ],
+)
+def test_postgres_dsn_in_use__only_when_the_postgres_check_runs(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], in_use: bool
+) -> None:
+    """The DSN counts (for the TLS warning) only when the PostgreSQL check will use it."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert (postgres_dsn_in_use(load_settings()) is not None) is in_use
