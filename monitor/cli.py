@@ -70,8 +70,10 @@ def warn_if_database_traffic_unencrypted(settings: Settings) -> None:
     Names the hosts and the sslmode, never the DSN (it may hold a password).
     """
     dsn = postgres_dsn_in_use(settings)
-    hosts = hosts_without_tls(dsn, os.environ) if dsn else []
-    if not dsn or not hosts:
+    if dsn is None:
+        return
+    hosts = hosts_without_tls(dsn, os.environ)
+    if not hosts:
         return
     sslmode = effective_sslmode(dsn, os.environ)
     log.warning(
