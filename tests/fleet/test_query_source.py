@@ -198,3 +198,10 @@ def test_query_source__repr_without_dsn() -> None:
     assert PASSWORD not in repr(source)
     assert "db.internal" not in repr(source)
     assert QUERY in repr(source)
+
+
+async def test_query_source__query_sent_as_written(organizations_table: PostgresServer) -> None:
+    """A query with % in it (a LIKE pattern) runs as written, not as a parameter template."""
+    query = "SELECT id FROM fleet_source_test.organizations WHERE plan LIKE 'pr%' ORDER BY id"
+
+    assert await query_source(organizations_table.dsn(), query).load() == [{"id": "org_1"}]
