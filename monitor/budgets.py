@@ -127,6 +127,8 @@ class Budget:
             if self._line[0] is not waiter:
                 await self._sleep(waiter, None)
                 continue
+            # The bucket decides; as it holds one, it has room again one spacing after the last
+            # grant, so that is when the first in line looks (unless a hold lasts longer).
             ready_at = max(self._held_until, self._granted_at + self._spacing)
             now = loop.time()
             if now >= ready_at and self._bucket.has_capacity():
