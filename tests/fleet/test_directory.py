@@ -253,8 +253,7 @@ class GatedSource:
 
 
 async def test_directory__overlapping_reloads_land_in_order() -> None:
-    """A reload asked for during another (SIGHUP while a timed reload runs) waits its turn,
-    so an older answer never overwrites a newer one."""
+    """A reload asked for during another (a SIGHUP) waits, so an older list never wins."""
     older, newer = asyncio.Event(), asyncio.Event()
     source = GatedSource(([{"id": "old"}], older), ([{"id": "new"}], newer))
     directory = OrganizationDirectory(source, FakeMonotonic())
