@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from monitor.fleet.settings import FleetSettingsFields
 from monitor.redaction import MIN_SECRET_LENGTH
 
 # Every integration the monitor knows, in the order the dashboard lists them.
@@ -95,7 +96,7 @@ _TOO_SHORT = f"is too short to be kept out of logs (at least {MIN_SECRET_LENGTH}
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 
-class Settings(BaseSettings):
+class Settings(FleetSettingsFields, BaseSettings):
     """Every variable the monitor reads; names are the contract, see the README."""
 
     model_config = SettingsConfigDict(
@@ -166,6 +167,19 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _fleet_needs(self) -> Settings:
+        problems = self.fleet_problems(
+            timeout_seconds=self.monitor_check_timeout_seconds,
+            has_database_url=self.database_url is not None,
+            has_supabase=bool(self.supabase_url and self.supabase_service_role_key),
+            has_api_token=self.monitor_api_token is not None,
+            host=self.monitor_host,
+        )
+        if problems:
+            raise ValueError(_SEPARATE.join(problems))
+        return self
+
     def secret_values(self) -> list[str]:
         """Every secret that is set, plus the password inside DATABASE_URL."""
         secrets = [
@@ -207,14 +221,21 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError([_problem(error) for error in exc.errors()]) from None
+        problems = [_problem(error) for error in exc.errors()]
+        # A check across variables may find several problems at once; one line each.
+        raise ConfigError(
+            [line for problem in problems for line in problem.split(_SEPARATE)]
+        ) from None
 
+
+_SEPARATE = "\n"
 
 # What a value that fails a pattern should look like, in words rather than a regex.
 _PATTERN_HINTS = {
     "whatsapp_business_account_id": "should be the numeric WhatsApp Business Account id",
     "whatsapp_graph_api_version": "should be a Graph API version such as v25.0",
     "supabase_health_table": "should be a table name (letters, digits, _; schema.table allowed)",
+    "monitor_organizations_table": "should be a table or view name (schema.name allowed)",
 }
 
 
