@@ -2,6 +2,9 @@
 
 The runner also remembers, per target, a provider's request to slow down (Retry-After and its
 kin): until then the target is not asked again and its last error is reported as it stands.
+And it keeps at most one attempt per target alive: a check that outlived its deadline (and
+ignored being cancelled) is not started again until it has ended, so a hung database cannot
+pile up one task and one connection per cycle.
 """
 
 from __future__ import annotations
@@ -42,6 +45,12 @@ class _Hold:
     outcome: Outcome
 
 
+@dataclass(frozen=True)
+class _Straggler:
+    task: asyncio.Task[Outcome]
+    started: float  # on the monotonic clock
+
+
 class Runner:
     """Runs the checks of a list of targets in parallel.
 
@@ -70,19 +79,23 @@ class Runner:
         self._clock = clock
         self._monotonic = monotonic
         self._holds: dict[str, _Hold] = {}
-        # Checks that ignored cancellation past their deadline; kept so they are not collected
-        # mid-flight, and dropped as soon as they end.
-        self._stragglers: set[asyncio.Task[Outcome]] = set()
+        # Per target, the attempt we stopped waiting for that has not ended yet; kept so it is
+        # not collected mid-flight and not doubled, and dropped as soon as it ends.
+        self._stragglers: dict[str, _Straggler] = {}
 
     async def run_cycle(self) -> dict[str, CheckResult]:
         """Check every target concurrently; one result per target name, always."""
-        results = await asyncio.gather(*(self._run_one(target) for target in self.targets))
+        results = await asyncio.gather(*(self.run_target(target) for target in self.targets))
         return {target.name: result for target, result in zip(self.targets, results, strict=True)}
 
-    async def _run_one(self, target: Target) -> CheckResult:
+    async def run_target(self, target: Target) -> CheckResult:
+        """One result for one target: checked under the deadline, held back, or still running."""
         hold = self._holds.get(target.name)
         if hold is not None and self._monotonic() < hold.until:
             return CheckResult(hold.outcome, self._clock(), 0.0, attempts=0)
+        straggler = self._stragglers.get(target.name)
+        if straggler is not None:
+            return self._still_running(target, straggler)
         started = time.perf_counter()
         attempt = await self._attempt_within_deadline(target)
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -103,16 +116,31 @@ class Runner:
         self._holds[name] = _Hold(self._monotonic() + seconds, held)
         return held
 
+    def _still_running(self, target: Target, straggler: _Straggler) -> CheckResult:
+        """A timeout for a target whose previous attempt has not ended; nothing is started.
+
+        It counts as one failed check (attempts=1), so error ratios keep seeing the outage, and
+        its duration is the stuck attempt's age, so latency shows it past the deadline.
+        """
+        age = self._monotonic() - straggler.started
+        failure = CheckFailed(
+            Reason.TIMEOUT,
+            f"the previous {target.kind} check has not ended yet (running for {age:.0f} s,"
+            f" past its {self._timeout:g} s deadline); no new one is started until it does",
+        )
+        return CheckResult(Outcome.failed(failure), self._clock(), round(age * 1000, 1))
+
     async def _attempt_within_deadline(self, target: Target) -> _Attempt:
         requests = [0]
+        started = self._monotonic()
         task = asyncio.create_task(self._tries(target, requests), name=f"check:{target.name}")
         try:
             done, _ = await asyncio.wait({task}, timeout=self._timeout)
         except asyncio.CancelledError:
-            task.cancel()
+            self._abandon(target.name, task, started)
             raise
         if not done:
-            self._abandon(task)
+            self._abandon(target.name, task, started)
             failure = CheckFailed(
                 Reason.TIMEOUT, f"the {target.kind} check gave no result within {self._timeout:g} s"
             )
@@ -132,14 +160,17 @@ class Runner:
         requests[0] = 2
         return await target.check.run()
 
-    def _abandon(self, task: asyncio.Task[Outcome]) -> None:
-        # The deadline holds even for a check that swallows cancellation: we stop waiting here.
+    def _abandon(self, name: str, task: asyncio.Task[Outcome], started: float) -> None:
+        # The deadline holds even for a check that swallows cancellation: we stop waiting here,
+        # and remember the attempt until it ends so that no second one joins it.
         task.cancel()
-        self._stragglers.add(task)
-        task.add_done_callback(self._forget)
+        self._stragglers[name] = _Straggler(task, started)
+        task.add_done_callback(lambda ended: self._forget(name, ended))
 
-    def _forget(self, task: asyncio.Task[Outcome]) -> None:
-        self._stragglers.discard(task)
+    def _forget(self, name: str, task: asyncio.Task[Outcome]) -> None:
+        straggler = self._stragglers.get(name)
+        if straggler is not None and straggler.task is task:
+            del self._stragglers[name]
         if not task.cancelled():
             task.exception()  # retrieved, so asyncio does not warn about it
 

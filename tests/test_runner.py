@@ -10,11 +10,13 @@ from monitor.redaction import Redactor
 from monitor.runner import Runner
 from tests.fakes.checks import (
     CrashingCheck,
+    HungCheck,
     ScriptedCheck,
     SelfCancellingCheck,
     SleepyCheck,
     StubbornCheck,
 )
+from tests.support.waiting import wait_until
 
 
 def runner(*targets: Target, timeout: float = 5.0, secrets: tuple[str, ...] = ()) -> Runner:
@@ -88,3 +90,28 @@ async def test_run_cycle__check_cancelled_from_inside_does_not_sink_the_cycle() 
     results = await runner(*targets).run_cycle()
     assert results["odd"].reason is Reason.INTERNAL
     assert results["good"].healthy
+
+
+def live_attempts(name: str) -> int:
+    """Check tasks of target `name` still on the loop."""
+    return sum(1 for task in asyncio.all_tasks() if task.get_name() == f"check:{name}")
+
+
+async def test_run_cycle__hung_check_keeps_one_attempt_alive_over_many_cycles() -> None:
+    """A check that never ends is not started again: one attempt alive, whatever the cycles."""
+    hung = HungCheck()
+    checks = runner(Target("database", "postgres", hung), timeout=0.05)
+    try:
+        live = []
+        for _ in range(25):
+            results = await checks.run_cycle()
+            live.append(live_attempts("database"))
+    finally:
+        hung.released.set()  # whatever happened, nothing may hang the test's event loop
+    assert max(live) == 1
+    assert hung.runs == 1
+    assert results["database"].reason is Reason.TIMEOUT
+    assert "previous postgres check has not ended" in results["database"].outcome.message
+    await wait_until(lambda: live_attempts("database") == 0)
+    assert (await checks.run_cycle())["database"].healthy
+    assert hung.runs == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from monitor.checks.base import CheckFailed, Outcome, Reason
 
@@ -69,3 +70,28 @@ class SelfCancellingCheck:
     async def run(self) -> Outcome:
         """Raise CancelledError from inside."""
         raise asyncio.CancelledError
+
+
+class HungCheck:
+    """Swallows every cancellation and never ends until released, as a wedged driver might.
+
+    `alive` counts the runs in progress, so a test can see how many attempts are left hanging.
+    """
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.alive = 0
+        self.released = asyncio.Event()
+
+    async def run(self) -> Outcome:
+        """Wait for the release, whatever cancels it in between."""
+        self.runs += 1
+        self.alive += 1
+        try:
+            while not self.released.is_set():
+                # A wedged driver: cancellation is swallowed, the wait goes on.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self.released.wait()
+        finally:
+            self.alive -= 1
+        return Outcome.connected("released at last")
