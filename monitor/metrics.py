@@ -137,19 +137,27 @@ class MonitorMetrics:
         for reason in Reason:
             self.failures.labels(integration, reason.value)
 
-    def observe_result(self, integration: str, result: CheckResult) -> None:
-        """Count one raw check result; one held back by a rate limit only marks the time."""
+    def observe_result(
+        self, integration: str, result: CheckResult, *, counted: bool = True
+    ) -> None:
+        """Mark the time of one raw result, and count it when it is a check that counts.
+
+        Args:
+            integration: whose result it is.
+            result: the raw result.
+            counted: False for a refresh's cycle: it moves the timestamps, not the counters
+                that error ratios and latencies are computed from.
+        """
         timestamp = result.checked_at.timestamp()
         self.last_check.labels(integration).set(timestamp)
-        if result.attempts == 0:
-            return
-        self.checks.labels(integration).inc()
-        self.retries.labels(integration).inc(result.attempts - 1)
-        self.check_duration.labels(integration).observe(result.duration_ms / 1000)
         if result.healthy:
             self.last_success.labels(integration).set(timestamp)
-        if result.reason is not None:
-            self.failures.labels(integration, result.reason.value).inc()
+        if counted and _is_a_check(result):
+            self.checks.labels(integration).inc()
+            self.retries.labels(integration).inc(result.attempts - 1)
+            self.check_duration.labels(integration).observe(result.duration_ms / 1000)
+            if result.reason is not None:
+                self.failures.labels(integration, result.reason.value).inc()
 
     def set_reported(self, integration: str, status: Status) -> None:
         """Set the gauges that follow the reported (hysteresis-filtered) status."""
@@ -161,3 +169,8 @@ class MonitorMetrics:
         """Set the overall state set."""
         for each in Overall:
             self.overall.labels(each.value).set(1 if each is overall else 0)
+
+
+def _is_a_check(result: CheckResult) -> bool:
+    # Held back by a rate limit, nothing was asked; not configured, there is nothing to ask.
+    return result.attempts > 0 and result.status is not Status.NOT_CONFIGURED

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -11,9 +13,9 @@ from monitor.checks.base import Reason, Target
 from monitor.metrics import MonitorMetrics
 from monitor.redaction import Redactor
 from monitor.runner import Runner
-from monitor.service import Monitor
+from monitor.service import Monitor, ShuttingDown
 from monitor.store import SnapshotStore
-from tests.fakes.checks import ScriptedCheck, SleepyCheck
+from tests.fakes.checks import NotConfiguredCheck, ScriptedCheck, SleepyCheck, TimedCheck
 from tests.support.clocks import FakeMonotonic
 from tests.support.waiting import wait_until
 
@@ -89,30 +91,31 @@ async def test_scheduler__first_cycle_at_once_then_every_interval() -> None:
     assert not monitor.is_live()
 
 
-async def test_scheduler__slow_cycle_never_stacks() -> None:
-    """A cycle slower than the interval is never run twice at once."""
-    check = SleepyCheck(0.5)
-    running = 0
-    peak = 0
-    original = check.run
+def apscheduler_messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What APScheduler logged, in order."""
+    return [r.getMessage() for r in caplog.records if r.name.startswith("apscheduler")]
 
-    async def counted() -> object:
-        nonlocal running, peak
-        running += 1
-        peak = max(peak, running)
-        try:
-            return await original()
-        finally:
-            running -= 1
 
-    check.run = counted  # type: ignore[method-assign]
-    monitor, _ = make_monitor(Target("a", "x", check), interval=0.1)
+async def test_scheduler__slow_cycle_never_stacks(caplog: pytest.LogCaptureFixture) -> None:
+    """A cycle slower than the interval: no overlapping job, no skipped-run warnings, no burst."""
+    caplog.set_level(logging.INFO, logger="apscheduler")
+    interval = 0.2
+    check = TimedCheck(5 * interval, 0.0)  # one slow cycle, then quick ones
+    monitor, _ = make_monitor(Target("a", "x", check), interval=interval)
     monitor.start()
     try:
-        await wait_until(lambda: check.runs >= 3)
+        await wait_until(lambda: len(check.spans) >= 4)
     finally:
         await monitor.stop()
-    assert peak == 1
+
+    messages = apscheduler_messages(caplog)
+    job_events = [m.split(" ")[0] for m in messages if m.startswith(("Running job", "Job "))]
+    assert job_events == ["Running", "Job"] * (len(job_events) // 2)  # never two at once
+    assert len(job_events) // 2 == check.runs  # one cycle per job run, none joined or queued
+    assert not [m for m in messages if "maximum number of running instances" in m]
+    (_, slow_end), *quick = check.spans
+    assert 0 <= quick[0][0] - slow_end <= interval + 0.3  # the next tick, not a queue of them
+    assert sum(slow_end <= start < slow_end + interval / 2 for start, _ in quick) <= 1
 
 
 @pytest.mark.parametrize("threshold", [1, 3])
@@ -165,3 +168,78 @@ async def test_is_live__fails_after_three_intervals_without_a_scheduled_cycle() 
         assert not monitor.is_live()
     finally:
         await monitor.stop()
+
+
+async def test_stop__during_a_cycle_is_quiet_and_tells_waiters(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Stopping mid-cycle ends at once, logs no error, and a refresh waiting is told why."""
+    caplog.set_level(logging.INFO)
+    check = SleepyCheck(30)
+    monitor, _ = make_monitor(Target("a", "x", check), interval=60)
+    monitor.start()
+    await wait_until(lambda: check.runs == 1)
+    refreshing = asyncio.create_task(monitor.refresh())
+    await asyncio.sleep(0)  # the refresh joins the scheduled cycle in flight
+    started = time.monotonic()
+    await monitor.stop()
+
+    assert time.monotonic() - started < 2
+    with pytest.raises(ShuttingDown):
+        await refreshing
+    with pytest.raises(ShuttingDown):
+        await monitor.refresh()
+    assert check.runs == 1
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def counted(registry: CollectorRegistry, name: str = "a") -> tuple[float | None, ...]:
+    """checks_total, failures_total for timeout, and the duration histogram's count."""
+    return (
+        sample(registry, "integration_checks_total", integration=name),
+        sample(registry, "integration_check_failures_total", integration=name, reason="timeout"),
+        sample(registry, "integration_check_duration_seconds_count", integration=name),
+    )
+
+
+async def test_cycle__refresh_cycles_are_not_counted() -> None:
+    """A refresh's own cycle moves the timestamps, not the check counters or latencies."""
+    monitor, registry = make_monitor(Target("a", "x", ScriptedCheck(Reason.TIMEOUT)))
+    await monitor.refresh()
+    assert counted(registry) == (0, 0, 0)
+    assert (sample(registry, "integration_last_check_timestamp_seconds", integration="a") or 0) > 0
+    await monitor.run_cycle()
+    assert counted(registry) == (1, 1, 1)
+
+
+async def test_cycle__tick_joining_a_refresh_counts_once() -> None:
+    """A scheduled tick that joins a refresh's cycle is that tick's one counted check."""
+    check = SleepyCheck(0.1)
+    monitor, registry = make_monitor(Target("a", "x", check))
+    refreshing = asyncio.create_task(monitor.refresh())
+    await wait_until(lambda: check.runs == 1)
+    await monitor.run_cycle()
+    await refreshing
+    assert check.runs == 1
+    assert counted(registry) == (1, 0, 1)
+
+
+async def test_cycle__refresh_joining_a_scheduled_cycle_counts_once() -> None:
+    """A refresh that joins a scheduled cycle adds nothing to the counters."""
+    check = SleepyCheck(0.1)
+    monitor, registry = make_monitor(Target("a", "x", check))
+    scheduled = asyncio.create_task(monitor.run_cycle())
+    await wait_until(lambda: check.runs == 1)
+    await monitor.refresh()
+    await scheduled
+    assert check.runs == 1
+    assert counted(registry) == (1, 0, 1)
+
+
+async def test_cycle__not_configured_is_not_a_check() -> None:
+    """An integration without credentials counts no check and no latency, but its time moves."""
+    monitor, registry = make_monitor(Target("a", "x", NotConfiguredCheck()))
+    await monitor.run_cycle()
+    assert counted(registry) == (0, 0, 0)
+    assert (sample(registry, "integration_last_check_timestamp_seconds", integration="a") or 0) > 0
+    assert sample(registry, "integration_status", integration="a", status="not_configured") == 1

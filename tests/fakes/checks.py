@@ -1,9 +1,10 @@
-"""Hand-written checks for runner and service tests: slow, failing, crashing, stubborn."""
+"""Hand-written checks for runner and service tests: slow, failing, crashing, stubborn, hung."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from monitor.checks.base import CheckFailed, Outcome, Reason
 
@@ -95,3 +96,33 @@ class HungCheck:
         finally:
             self.alive -= 1
         return Outcome.connected("released at last")
+
+
+class NotConfiguredCheck:
+    """An integration whose credentials are not set."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    async def run(self) -> Outcome:
+        """Say so."""
+        self.runs += 1
+        return Outcome.not_configured("nothing is set")
+
+
+class TimedCheck:
+    """Takes the given seconds per run (the last one repeats) and notes when each run started
+    and ended on the monotonic clock."""
+
+    def __init__(self, *seconds: float) -> None:
+        self.seconds = seconds
+        self.spans: list[tuple[float, float]] = []
+        self.runs = 0
+
+    async def run(self) -> Outcome:
+        """Sleep this run's time, then report connected."""
+        started = time.monotonic()
+        self.runs += 1
+        await asyncio.sleep(self.seconds[min(self.runs, len(self.seconds)) - 1])
+        self.spans.append((started, time.monotonic()))
+        return Outcome.connected("on time")
