@@ -1,6 +1,7 @@
 """The HTTP side: the dashboard's JSON, health+json, /metrics and the Kubernetes probes.
 
 Every answer comes from the cached snapshot; only POST /api/integrations/refresh runs checks.
+Personal data (the Stripe customer's email) is served only behind MONITOR_API_TOKEN.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from monitor import __version__
 from monitor.health import health_document, not_ready_document
-from monitor.service import Monitor
+from monitor.service import Monitor, ShuttingDown
 
 PROTECTED_PREFIXES = ("/api/", "/health")
 # h11 enforces a head limit only on a head that arrives in pieces; one that arrives in a single
@@ -76,20 +77,30 @@ def _is_protected(path: str) -> bool:
 
 def create_app(monitor: Monitor, registry: CollectorRegistry, api_token: str | None) -> Starlette:
     """The ASGI app over one monitor and its metrics registry."""
+    # Whoever can read the API without a token must not read personal data in it.
+    personal = bool(api_token)
 
     async def status(_: Request) -> Response:
         snapshot = monitor.snapshot
         if snapshot is None:
             return _not_ready()
         max_age = math.ceil(monitor.seconds_until_next_cycle())
-        return JSONResponse(snapshot.to_json(), headers={"Cache-Control": f"max-age={max_age}"})
+        return JSONResponse(
+            snapshot.to_json(personal=personal),
+            headers={"Cache-Control": f"max-age={max_age}"},
+        )
 
     async def refresh(request: Request) -> Response:
         problem = await refresh_body_problem(request)
         if problem is not None:
             return problem
-        snapshot = await monitor.refresh()
-        return JSONResponse(snapshot.to_json(), headers={"Cache-Control": "no-store"})
+        try:
+            snapshot = await monitor.refresh()
+        except ShuttingDown:
+            return _unavailable("the monitor is shutting down")
+        return JSONResponse(
+            snapshot.to_json(personal=personal), headers={"Cache-Control": "no-store"}
+        )
 
     async def health(_: Request) -> Response:
         snapshot = monitor.snapshot
@@ -134,7 +145,8 @@ def create_app(monitor: Monitor, registry: CollectorRegistry, api_token: str | N
 # The refresh button sends no body, or an empty JSON object; anything bigger is a mistake.
 MAX_REFRESH_BODY_BYTES = 1024
 REFRESH_BODY_SECONDS = 5.0
-# Until the first cycle ends; it ends within one check deadline of the start.
+# Until the first cycle ends; it ends within one check deadline of the start. A daemon that is
+# shutting down is usually being restarted, and ready again as soon.
 NOT_READY_RETRY_AFTER = "5"
 
 
@@ -170,8 +182,10 @@ async def _capped_body(request: Request) -> bytes | None:
 
 
 def _not_ready() -> Response:
+    return _unavailable("the first check cycle has not finished yet")
+
+
+def _unavailable(message: str) -> Response:
     return JSONResponse(
-        {"error": "the first check cycle has not finished yet"},
-        status_code=503,
-        headers={"Retry-After": NOT_READY_RETRY_AFTER},
+        {"error": message}, status_code=503, headers={"Retry-After": NOT_READY_RETRY_AFTER}
     )

@@ -5,6 +5,10 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
 
 from tests.fakes.providers import (
     CANARIES,
@@ -79,15 +83,26 @@ def test_daemon__first_results_logged_from_unknown(fake_server: FakeServer) -> N
 
 
 def test_daemon__status_served_from_cache_while_provider_hangs(fake_server: FakeServer) -> None:
-    """With a provider hanging, status and metrics answer at once from the last snapshot."""
-    with running_daemon({**provider_env(fake_server), **FAST}) as daemon:
+    """While a check hangs, status and metrics answer at once from the last snapshot."""
+    deadline = 1.5
+    env = {
+        **provider_env(fake_server),
+        "MONITOR_INTERVAL_SECONDS": "2",
+        "MONITOR_CHECK_TIMEOUT_SECONDS": str(deadline),
+    }
+    with running_daemon(env) as daemon:
+        asked = len(fake_server.requests_to(WABA_PATH))
         fake_server.route(WABA_PATH, Reply(hang=True))
-        wait_for(lambda: whatsapp_status(daemon) == "error")
+        wait_for(lambda: len(fake_server.requests_to(WABA_PATH)) > asked)  # a cycle hangs now
         for _ in range(5):
             response = daemon.get("/api/integrations/status")
             assert response.status_code == 200
-            assert response.elapsed.total_seconds() < 0.4
-            assert daemon.get("/metrics").elapsed.total_seconds() < 0.4
+            # Still the snapshot from before the hang: nobody waited for the hanging check.
+            assert response.json()["integrations"]["whatsapp"]["status"] == "connected"
+            # Half the deadline: an answer that waited for the check would take all of it.
+            assert response.elapsed.total_seconds() < deadline / 2
+            assert daemon.get("/metrics").elapsed.total_seconds() < deadline / 2
+        wait_for(lambda: whatsapp_status(daemon) == "error")
         body = daemon.get("/api/integrations/status").json()
         assert body["integrations"]["whatsapp"]["reason"] == "timeout"
 
@@ -224,18 +239,70 @@ def test_daemon__sigint_is_a_clean_stop_too(fake_server: FakeServer) -> None:
         assert daemon.events("monitor.stopped")
 
 
-def test_daemon__stops_within_seconds_while_a_check_hangs(fake_server: FakeServer) -> None:
-    """SIGTERM during a hanging check still exits 0 within a couple of seconds."""
+# A check that hangs far longer than the 2 s a stop may take.
+HANGING_LONG = {"MONITOR_INTERVAL_SECONDS": "60", "MONITOR_CHECK_TIMEOUT_SECONDS": "30"}
+STOP_SECONDS = 2.0  # the contract's bound for SIGTERM during a cycle
+
+
+def timed_terminate(daemon: Daemon) -> tuple[int, float]:
+    """SIGTERM; the exit code and the seconds it took to exit."""
+    started = time.monotonic()
+    code = daemon.terminate(timeout=10)
+    return code, time.monotonic() - started
+
+
+def assert_stopped_quietly(daemon: Daemon) -> None:
+    """Only JSON events on stderr, none at error level, no traceback, and a last word."""
+    lines = daemon.stderr().splitlines()
+    assert all(line.startswith("{") for line in lines), daemon.stderr()
+    assert [e for e in daemon.events() if e["level"] in ("error", "critical")] == []
+    assert not [e for e in daemon.events() if "exception" in e]
+    assert "Traceback" not in daemon.stderr()
+    assert daemon.events()[-1]["event"] == "monitor.stopped"
+
+
+def test_daemon__sigterm_mid_cycle_exits_quietly(fake_server: FakeServer) -> None:
+    """SIGTERM while a scheduled check hangs: exit 0 within 2 s, no error, no traceback."""
     fake_server.route(WABA_PATH, Reply(hang=True))
-    env = {
-        **provider_env(fake_server),
-        "MONITOR_INTERVAL_SECONDS": "30",
-        "MONITOR_CHECK_TIMEOUT_SECONDS": "20",
-    }
-    with running_daemon(env, wait_ready=False) as daemon:
+    with running_daemon({**provider_env(fake_server), **HANGING_LONG}, wait_ready=False) as daemon:
         wait_for(lambda: _answers(daemon, "/livez"))
         wait_for(lambda: fake_server.requests_to(WABA_PATH))
-        assert daemon.terminate(timeout=5) == 0
+        code, seconds = timed_terminate(daemon)
+
+    assert code == 0
+    assert seconds < STOP_SECONDS
+    assert_stopped_quietly(daemon)
+
+
+def refresh_that_starts_a_cycle(daemon: Daemon, server: FakeServer) -> httpx.Response:
+    """POST refresh until one starts a cycle (within 5 s of the last, the cache answers)."""
+    asked = len(server.requests_to(WABA_PATH))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        response = daemon.post("/api/integrations/refresh")
+        if len(server.requests_to(WABA_PATH)) > asked:
+            return response  # this one's cycle asked the provider: it waited for that cycle
+        time.sleep(0.05)  # the pace of the polling
+    raise AssertionError("no refresh started a cycle")
+
+
+def test_daemon__sigterm_mid_refresh_answers_503(fake_server: FakeServer) -> None:
+    """SIGTERM while a refresh waits for its cycle: that refresh gets 503 and Retry-After."""
+    with running_daemon({**provider_env(fake_server), **HANGING_LONG}) as daemon:
+        asked = len(fake_server.requests_to(WABA_PATH))
+        fake_server.route(WABA_PATH, Reply(hang=True))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            refreshing = pool.submit(refresh_that_starts_a_cycle, daemon, fake_server)
+            wait_for(lambda: len(fake_server.requests_to(WABA_PATH)) > asked, timeout=30)
+            code, seconds = timed_terminate(daemon)
+            refreshed = refreshing.result(timeout=10)
+
+    assert refreshed.status_code == 503
+    assert int(refreshed.headers["retry-after"]) > 0
+    assert refreshed.json() == {"error": "the monitor is shutting down"}
+    assert code == 0
+    assert seconds < STOP_SECONDS
+    assert_stopped_quietly(daemon)
 
 
 def test_daemon__canary_secrets_never_leave(fake_server: FakeServer) -> None:
