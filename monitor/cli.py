@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 import prometheus_client
 import structlog
@@ -17,6 +17,8 @@ from monitor import __version__
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.daemon import build_runner, run_daemon
 from monitor.database_tls import effective_sslmode, hosts_without_tls
+from monitor.fleet.oneshot import UnknownOrganization, check_organization
+from monitor.fleet.sources import FileSource, SourceError
 from monitor.logs import configure_logging, scrub_standard_streams
 from monitor.redaction import Redactor
 from monitor.snapshot import Overall, Snapshot
@@ -42,6 +44,11 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="run the daemon: checks every interval, HTTP on MONITOR_PORT")
     check = commands.add_parser("check", help="run one cycle, print it, exit 0/1/2/3 (Nagios)")
     check.add_argument("--json", action="store_true", help="print the status API's JSON")
+    check.add_argument(
+        "--organization",
+        metavar="ID",
+        help="check one organization of the organization source (fleet mode) instead",
+    )
     return top
 
 
@@ -51,6 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad_config_exit = EXIT_RUN_BAD_CONFIG if args.command == "run" else EXIT_UNKNOWN
     try:
         settings = load_settings()
+        require_readable_organization_file(settings)
     except ConfigError as exc:
         print_problems(exc.problems, sys.stderr)
         return bad_config_exit
@@ -61,7 +69,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     if args.command == "run":
         return run_daemon(settings)
+    if args.organization is not None:
+        return run_organization_check(
+            settings, args.organization, as_json=args.json, out=sys.stdout
+        )
     return run_check(settings, as_json=args.json, out=sys.stdout)
+
+
+def require_readable_organization_file(settings: Settings) -> None:
+    """An organization file that cannot be read or parsed is bad configuration.
+
+    Raises:
+        ConfigError: naming the variable and what is wrong with the file.
+    """
+    if not settings.monitor_organizations_file:
+        return
+    try:
+        asyncio.run(FileSource(settings.monitor_organizations_file).load())
+    except SourceError as exc:
+        raise ConfigError([f"MONITOR_ORGANIZATIONS_FILE: {exc}"]) from None
+
+
+def run_organization_check(
+    settings: Settings, organization: str, *, as_json: bool, out: TextIO
+) -> int:
+    """One organization checked now, printed; the exit code follows its overall status."""
+    if settings.organization_source is None:
+        sys.stderr.write(
+            "integration-monitor: --organization needs an organization source"
+            " (MONITOR_ORGANIZATIONS_FILE, _QUERY or _TABLE)\n"
+        )
+        return EXIT_UNKNOWN
+    try:
+        view = asyncio.run(check_organization(settings, organization))
+    except UnknownOrganization:
+        sys.stderr.write(f"integration-monitor: unknown organization {organization!r}\n")
+        return EXIT_UNKNOWN
+    except SourceError as exc:
+        sys.stderr.write(f"integration-monitor: could not load the organizations: {exc}\n")
+        return EXIT_UNKNOWN
+    document = view.to_json(organization, lambda entry: entry.to_json(personal=True))
+    out.write(json.dumps(document, indent=2) + "\n" if as_json else render_document(document))
+    return EXIT_BY_OVERALL[Overall(document["overall_status"])]
 
 
 def warn_if_database_traffic_unencrypted(settings: Settings) -> None:
@@ -120,14 +169,20 @@ async def _one_cycle(settings: Settings) -> Snapshot:
 
 def render_table(snapshot: Snapshot) -> str:
     """A table for people: one line per integration, then the overall status."""
+    return render_document(snapshot.to_json(personal=True))
+
+
+def render_document(document: dict[str, Any]) -> str:
+    """The §4 JSON shape as a table: one line per integration, then the overall status."""
     rows = [("INTEGRATION", "STATUS", "TIME", "MESSAGE")]
-    for name, entry in snapshot.integrations.items():
-        result = entry.reported
-        status = result.status.value + (f" ({result.reason.value})" if result.reason else "")
-        rows.append((name, status, f"{result.duration_ms:.0f} ms", result.outcome.message))
+    for name, entry in document["integrations"].items():
+        reason = entry.get("reason")
+        status = entry["status"] + (f" ({reason})" if reason else "")
+        took = f"{entry['duration_ms']:.0f} ms" if "duration_ms" in entry else "-"
+        rows.append((name, status, took, entry["message"]))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)) + "  " + row[3]
         for row in rows
     ]
-    return "\n".join(lines) + f"\n\noverall: {snapshot.overall_status.value}\n"
+    return "\n".join(lines) + f"\n\noverall: {document['overall_status']}\n"

@@ -4,6 +4,7 @@ cleanly by SIGTERM or SIGINT."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import socket
 
@@ -13,6 +14,9 @@ from prometheus_client import CollectorRegistry
 
 from monitor import __version__
 from monitor.config import Settings
+from monitor.fleet.service import FleetService
+from monitor.fleet.sources import SourceError
+from monitor.fleet.wiring import Providers, build_fleet, build_providers
 from monitor.http_server import HeadDeadlineProtocol, Server
 from monitor.metrics import MonitorMetrics
 from monitor.redaction import Redactor
@@ -26,19 +30,26 @@ log = structlog.get_logger("monitor")
 SHUTDOWN_GRACE_SECONDS = 2
 
 
-def build_runner(settings: Settings) -> Runner:
-    """The runner over every configured target, with secrets scrubbed from its results."""
+def build_runner(settings: Settings, providers: Providers | None = None) -> Runner:
+    """The runner over every configured target, with secrets scrubbed from its results.
+
+    With `providers` (fleet mode) the platform's checks share the organizations' pools and take
+    request budget first.
+    """
     return Runner(
-        build_targets(settings),
+        build_targets(settings, providers.clients if providers else None),
         settings.monitor_check_timeout_seconds,
         Redactor(settings.secret_values()),
         retry_transient=settings.monitor_retry_transient,
+        admit=providers.admission() if providers else None,
     )
 
 
-def build_monitor(settings: Settings, registry: CollectorRegistry) -> Monitor:
+def build_monitor(
+    settings: Settings, registry: CollectorRegistry, providers: Providers | None = None
+) -> Monitor:
     """Wire runner, store and metrics from the settings."""
-    runner = build_runner(settings)
+    runner = build_runner(settings, providers)
     store = SnapshotStore(settings.monitor_failure_threshold, settings.monitor_success_threshold)
     names = [target.name for target in runner.targets]
     metrics = MonitorMetrics(
@@ -84,10 +95,15 @@ def run_daemon(settings: Settings) -> int:
 
 async def _serve(settings: Settings, sock: socket.socket) -> int:
     registry = CollectorRegistry()
-    monitor = build_monitor(settings, registry)
+    providers = build_providers(settings, registry) if settings.organization_source else None
+    monitor = build_monitor(settings, registry, providers)
+    fleet = None
+    if providers is not None:
+        fleet = build_fleet(settings, registry, providers, lambda: monitor.snapshot)
+        await _first_load(fleet)
     token = settings.monitor_api_token.get_secret_value() if settings.monitor_api_token else None
     config = uvicorn.Config(
-        create_app(monitor, registry, token),
+        create_app(monitor, registry, token, fleet),
         log_config=None,
         access_log=False,
         lifespan="off",
@@ -104,15 +120,29 @@ async def _serve(settings: Settings, sock: socket.socket) -> int:
         config=settings.public_view(),
     )
     monitor.start()
+    if fleet is not None:
+        fleet.start()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, fleet.reload_soon)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     stopping = asyncio.create_task(stop_requested.wait())
     await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
     await monitor.stop()
+    if fleet is not None:
+        await fleet.stop()
     await serving
+    if providers is not None:
+        await providers.clients.aclose()
     stopping.cancel()
     log.info("monitor.stopped")
     return 0
+
+
+async def _first_load(fleet: FleetService) -> None:
+    """A file source was read once before the port was bound; a database source that fails
+    now is tried again in the background while the platform checks run."""
+    with contextlib.suppress(SourceError):
+        await fleet.load()
 
 
 def _stop_event() -> asyncio.Event:

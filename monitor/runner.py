@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +23,8 @@ from monitor.redaction import Redactor
 log = structlog.get_logger("monitor.runner")
 
 Clock = Callable[[], datetime]
+# Waits until a request to the target's provider may go out (its budget); see Runner.
+Admission = Callable[[Target], Awaitable[None]]
 # Failures that another try a moment later often clears; the rest will not change in a second.
 TRANSIENT_REASONS = frozenset({Reason.CONNECTION, Reason.UPSTREAM_ERROR})
 
@@ -59,6 +61,8 @@ class Runner:
         timeout_seconds: the hard deadline of one check (retry included), connect to last byte.
         redactor: scrubs secrets out of every message and detail a provider echoes back.
         retry_transient: try once more, within the deadline, after a connection or 5xx failure.
+        admit: awaited before each request a check may send (the provider's request budget);
+            the first wait happens before the deadline starts.
         clock: stamps results; monotonic: measures holds. Both are fakes in tests.
     """
 
@@ -69,6 +73,7 @@ class Runner:
         redactor: Redactor,
         *,
         retry_transient: bool = False,
+        admit: Admission | None = None,
         clock: Clock = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -76,6 +81,7 @@ class Runner:
         self._timeout = timeout_seconds
         self._redactor = redactor
         self._retry_transient = retry_transient
+        self._admit = admit
         self._clock = clock
         self._monotonic = monotonic
         self._holds: dict[str, _Hold] = {}
@@ -96,6 +102,8 @@ class Runner:
         straggler = self._stragglers.get(target.name)
         if straggler is not None:
             return self._still_running(target, straggler)
+        if self._admit is not None:
+            await self._admit(target)
         started = time.perf_counter()
         attempt = await self._attempt_within_deadline(target)
         duration_ms = round((time.perf_counter() - started) * 1000, 1)
@@ -157,6 +165,8 @@ class Runner:
             if not (self._retry_transient and transient):
                 raise
             log.info("check.retrying", integration=target.name, reason=failure.reason.value)
+        if self._admit is not None:
+            await self._admit(target)
         requests[0] = 2
         return await target.check.run()
 

@@ -1,7 +1,7 @@
 """From settings to the list of targets the runner checks.
 
-Today there is one target per integration; a target is a (name, kind, check) triple so that
-several accounts of one provider can be watched side by side later.
+One target per integration of the platform; a target is a (name, kind, check) triple, so the
+organizations' targets (monitor.fleet.targets) go through the same runner.
 """
 
 from __future__ import annotations
@@ -14,21 +14,26 @@ from monitor.checks.postgres import PostgresCheck, PostgresSettings
 from monitor.checks.stripe import StripeCheck, StripeSettings
 from monitor.checks.supabase import SupabaseCheck, SupabaseSettings
 from monitor.checks.whatsapp import WhatsAppCheck, WhatsAppSettings
+from monitor.clients import ProviderClients
 from monitor.config import Settings
 
 
-def build_targets(settings: Settings) -> list[Target]:
-    """One target per integration in MONITOR_INTEGRATIONS, in the order the dashboard lists them."""
+def build_targets(settings: Settings, clients: ProviderClients | None = None) -> list[Target]:
+    """One target per integration in MONITOR_INTEGRATIONS, in the order the dashboard lists them.
+
+    With `clients` (fleet mode), WhatsApp and Stripe go through the pools the organizations'
+    checks use, so every request to those providers is counted in one place.
+    """
     builders: dict[str, Callable[[Settings], Target]] = {
-        "whatsapp": whatsapp_target,
-        "stripe": stripe_target,
+        "whatsapp": lambda s: whatsapp_target(s, clients),
+        "stripe": lambda s: stripe_target(s, clients),
         "email": email_target,
         "database": database_target,
     }
     return [builders[name](settings) for name in settings.monitor_integrations]
 
 
-def whatsapp_target(settings: Settings) -> Target:
+def whatsapp_target(settings: Settings, clients: ProviderClients | None = None) -> Target:
     """The Meta Graph API check of the platform's WhatsApp Business Account."""
     whatsapp = WhatsAppSettings(
         access_token=settings.whatsapp_access_token,
@@ -36,19 +41,22 @@ def whatsapp_target(settings: Settings) -> Target:
         graph_api_url=settings.whatsapp_graph_api_url,
         graph_api_version=settings.whatsapp_graph_api_version,
     )
-    return Target(
-        "whatsapp", "whatsapp", WhatsAppCheck(whatsapp, settings.monitor_check_timeout_seconds)
-    )
+    shared = clients.http("whatsapp") if clients is not None else None
+    check = WhatsAppCheck(whatsapp, settings.monitor_check_timeout_seconds, shared)
+    return Target("whatsapp", "whatsapp", check)
 
 
-def stripe_target(settings: Settings) -> Target:
+def stripe_target(settings: Settings, clients: ProviderClients | None = None) -> Target:
     """The Stripe check: the customer, or the key alone."""
     stripe = StripeSettings(
         secret_key=settings.stripe_secret_key,
         customer_id=settings.stripe_customer_id,
         api_url=settings.stripe_api_url,
     )
-    return Target("stripe", "stripe", StripeCheck(stripe, settings.monitor_check_timeout_seconds))
+    key = settings.stripe_secret_key
+    shared = clients.stripe(key, settings.stripe_api_url) if clients and key else None
+    check = StripeCheck(stripe, settings.monitor_check_timeout_seconds, shared)
+    return Target("stripe", "stripe", check)
 
 
 def email_target(settings: Settings) -> Target:

@@ -7,6 +7,7 @@ Personal data (the Stripe customer's email) is served only behind MONITOR_API_TO
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import json
 import math
@@ -21,8 +22,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from monitor import __version__
+from monitor.fleet.api import Fleet, organization_routes
 from monitor.health import health_document, not_ready_document
 from monitor.service import Monitor, ShuttingDown
+from monitor.snapshot import Reported
 
 PROTECTED_PREFIXES = ("/api/", "/health")
 # h11 enforces a head limit only on a head that arrives in pieces; one that arrives in a single
@@ -75,8 +78,13 @@ def _is_protected(path: str) -> bool:
     return path == "/health" or path.startswith(PROTECTED_PREFIXES)
 
 
-def create_app(monitor: Monitor, registry: CollectorRegistry, api_token: str | None) -> Starlette:
-    """The ASGI app over one monitor and its metrics registry."""
+def create_app(
+    monitor: Monitor,
+    registry: CollectorRegistry,
+    api_token: str | None,
+    fleet: Fleet | None = None,
+) -> Starlette:
+    """The ASGI app over one monitor and its metrics registry (and, in fleet mode, the fleet)."""
     # Whoever can read the API without a token must not read personal data in it.
     personal = bool(api_token)
 
@@ -136,6 +144,9 @@ def create_app(monitor: Monitor, registry: CollectorRegistry, api_token: str | N
         Route("/livez", livez, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
+    if fleet is not None:
+        render = functools.partial(Reported.to_json, personal=personal)
+        routes += organization_routes(fleet, render)
     middleware = [Middleware(HeaderSizeLimitMiddleware)]
     if api_token:
         middleware.append(Middleware(BearerTokenMiddleware, token=api_token))

@@ -124,6 +124,10 @@ class OrganizationDirectory:
         ids, by_id = self._ids, self._by_id
         return (by_id[key] for key in ids)
 
+    def ids(self) -> Sequence[str]:
+        """Every id, sorted (the list as it is now: a reload replaces it, never changes it)."""
+        return self._ids
+
     def page(self, after: str | None, limit: int) -> list[Organization]:
         """Up to `limit` organizations with ids after `after` (all when None), ordered by id."""
         ids, by_id = self._ids, self._by_id

@@ -34,14 +34,12 @@ class FleetSettingsFields(BaseModel):
         None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
     )
     monitor_organizations_reload_seconds: float = Field(300.0, ge=1, allow_inf_nan=False)
-    monitor_organization_interval_seconds: float = Field(
-        300.0, ge=1, le=86400, allow_inf_nan=False
-    )
+    monitor_organization_interval_seconds: float = Field(300.0, ge=1, le=86400, allow_inf_nan=False)
     monitor_whatsapp_max_rps: float = Field(10.0, gt=0, allow_inf_nan=False)
     monitor_stripe_max_rps: float = Field(5.0, gt=0, allow_inf_nan=False)
-    monitor_stripe_fleet_mode: Annotated[
-        Literal["retrieve", "list"], BeforeValidator(_lower)
-    ] = "retrieve"
+    monitor_stripe_fleet_mode: Annotated[Literal["retrieve", "list"], BeforeValidator(_lower)] = (
+        "retrieve"
+    )
     monitor_organization_metrics: Annotated[Literal["off", "failing"], BeforeValidator(_lower)] = (
         "off"
     )

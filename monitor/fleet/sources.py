@@ -13,7 +13,7 @@ import math
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import httpx
 import psycopg
@@ -30,6 +30,9 @@ from monitor.checks.transport import (
     failure_from_transport_error,
 )
 from monitor.redaction import Redactor
+
+if TYPE_CHECKING:
+    from monitor.config import Settings
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 # A page of 1000 wide rows (tokens, names, other columns) outgrows a check's 1 MiB cap.
@@ -284,3 +287,15 @@ def _options(http: httpx.AsyncClient) -> AsyncClientOptions:
         auto_refresh_token=False,
         persist_session=False,
     )
+
+
+def make_source(settings: Settings) -> OrganizationSource:
+    """The source the settings name (fleet mode only: one of them is set)."""
+    if settings.monitor_organizations_file:
+        return FileSource(settings.monitor_organizations_file)
+    if settings.monitor_organizations_query and settings.database_url is not None:
+        return QuerySource(settings.database_url, settings.monitor_organizations_query)
+    key = settings.supabase_service_role_key
+    if settings.monitor_organizations_table and settings.supabase_url and key is not None:
+        return SupabaseTableSource(settings.supabase_url, key, settings.monitor_organizations_table)
+    raise ValueError("no organization source is configured")

@@ -1,0 +1,355 @@
+"""Fleet mode: every organization's own integrations, checked on their schedule within budgets.
+
+The data walks one way: the directory yields organizations, each (organization, integration)
+gets a target, the dispatcher decides when it goes, the runner checks it under its deadline,
+the state table records it; readers (API, metrics, logs) only read. The one call back in is
+`refresh`, for one organization, now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from monitor.budgets import Budgets, NoBudgetInTime, Priority
+from monitor.checks.base import CheckResult, Outcome, Status, rfc3339
+from monitor.fleet.api import NoBudget
+from monitor.fleet.directory import DirectoryChange, OrganizationDirectory
+from monitor.fleet.dispatch import Dispatcher, Round
+from monitor.fleet.holds import ProviderHolds
+from monitor.fleet.metrics import FleetMetrics
+from monitor.fleet.organizations import Organization
+from monitor.fleet.schedule import Schedule, phase_of
+from monitor.fleet.sources import SourceError
+from monitor.fleet.state import FleetState, OrganizationTransition
+from monitor.fleet.targets import FleetTargets, OrganizationTarget
+from monitor.fleet.views import OrganizationView
+from monitor.runner import Runner, utc_now
+
+log = structlog.get_logger("monitor.fleet")
+
+# A refresh this soon after an organization's last check returns that check.
+REFRESH_MIN_AGE_SECONDS = 5.0
+# A database source that fails at start is tried again this often.
+START_RETRY_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class FleetParts:
+    """What the fleet is made of.
+
+    Args:
+        directory: where organizations come from.
+        targets: builds each organization's checks.
+        runner: one attempt under a deadline (the platform's runner).
+        state: what is reported per organization.
+        view: answers in the dashboard's shape.
+        budgets: per-provider request budgets, shared with the platform.
+        metrics: the fleet metrics.
+    """
+
+    directory: OrganizationDirectory
+    targets: FleetTargets
+    runner: Runner
+    state: FleetState
+    view: OrganizationView
+    budgets: Budgets
+    metrics: FleetMetrics
+
+
+class FleetService:
+    """Checks every organization's WhatsApp and Stripe on a spread schedule.
+
+    Args:
+        parts: the collaborators.
+        interval_seconds: MONITOR_ORGANIZATION_INTERVAL_SECONDS.
+        timeout_seconds: the check deadline (and a refresh's longest wait for budget).
+        reload_seconds: MONITOR_ORGANIZATIONS_RELOAD_SECONDS.
+        wall_clock, monotonic: clocks (fakes in tests).
+    """
+
+    def __init__(
+        self,
+        parts: FleetParts,
+        *,
+        interval_seconds: float,
+        timeout_seconds: float,
+        reload_seconds: float = 300.0,
+        wall_clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.directory = parts.directory
+        self.state = parts.state
+        self.view = parts.view
+        self.integrations: Sequence[str] = parts.targets.integrations
+        self._targets = parts.targets
+        self._runner = parts.runner
+        self._budgets = budgets = parts.budgets
+        self._metrics = metrics = parts.metrics
+        self._interval = interval_seconds
+        self._timeout = timeout_seconds
+        self._reload_seconds = reload_seconds
+        self._wall_clock = wall_clock
+        self._monotonic = monotonic
+        self._holds = ProviderHolds(budgets, interval_seconds, monotonic, wall_clock)
+        self._dispatchers = {
+            name: Dispatcher(
+                Schedule(interval_seconds),
+                budgets[name],
+                1,
+                self._starter(name),
+                wall_clock,
+            )
+            for name in self.integrations
+        }
+        self._rounds = {
+            name: Round(name, metrics.round_seconds.labels(name).set, monotonic)
+            for name in self.integrations
+        }
+        self._inflight: dict[tuple[str, str], asyncio.Task[CheckResult]] = {}
+        self._last_checked: dict[str, float] = {}  # organization -> monotonic time
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._loaded_once = False
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the dispatchers (and, when the first load has not happened, the first load)."""
+        for dispatcher in self._dispatchers.values():
+            self._spawn(dispatcher.run(), "fleet-dispatch")
+        if not self._loaded_once:
+            self._spawn(self._load_until_it_works(), "fleet-first-load")
+        self._spawn(self._reload_periodically(), "fleet-reload-timer")
+
+    async def stop(self) -> None:
+        """Cancel dispatchers and checks in flight."""
+        tasks = [*self._tasks, *self._inflight.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def load(self) -> DirectoryChange:
+        """Load or reload the organizations and apply the change.
+
+        Raises:
+            SourceError: the source failed; the last good list stays.
+        """
+        try:
+            change = await self.directory.reload()
+        except SourceError:
+            self._metrics.source_up.set(0)
+            raise
+        self._apply(change)
+        return change
+
+    def reload_soon(self) -> None:
+        """A reload in the background (SIGHUP, the reload timer); a failure keeps the list."""
+        self._spawn(self._reload_quietly(), "fleet-reload")
+
+    async def _reload_quietly(self) -> None:
+        with contextlib.suppress(SourceError):  # logged by the directory; the list stays
+            await self.load()
+
+    async def _reload_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self._reload_seconds)
+            if self._loaded_once:
+                await self._reload_quietly()
+
+    async def _load_until_it_works(self) -> None:
+        while not self._loaded_once:
+            try:
+                await self.load()
+            except SourceError:
+                await asyncio.sleep(START_RETRY_SECONDS)
+
+    def _spawn(self, work: Any, name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # --- applying a load -------------------------------------------------------------------
+
+    def _apply(self, change: DirectoryChange) -> None:
+        first = not self._loaded_once
+        self._loaded_once = True
+        self._metrics.source_up.set(1)
+        self._metrics.source_last_success.set(self.directory.last_success or 0)
+        self._metrics.source_invalid_rows.set(self.directory.invalid_rows)
+        removed = set(change.removed)
+        self.state.set_organizations(o.id for o in self.directory)
+        for name, dispatcher in self._dispatchers.items():
+            dispatcher.schedule.remove([*change.removed, *change.changed])
+            self._rounds[name].forget(removed)
+            for organization_id in (*change.added, *change.changed):
+                organization = self.directory.get(organization_id)
+                if organization is not None:
+                    self._schedule(organization, name, at_once=not first)
+            dispatcher.wake()
+        for name in self.integrations:
+            self._begin_round_if_idle(name, first)
+
+    def _schedule(self, organization: Organization, integration: str, *, at_once: bool) -> None:
+        built = self._targets.target(organization, integration)
+        if isinstance(built, Outcome):  # nothing to ask a provider: not_configured at once
+            self._record(organization, integration, CheckResult(built, utc_now(), 0.0, 0))
+            return
+        phase = phase_of(organization.id, integration, self._interval)
+        self._dispatchers[integration].schedule.add(
+            organization.id, phase, self._wall_clock(), at_once=at_once
+        )
+
+    def _begin_round_if_idle(self, integration: str, first: bool) -> None:
+        schedule = self._dispatchers[integration].schedule
+        if first:
+            self._rounds[integration].begin(
+                lambda: {o.id for o in self.directory if o.id in schedule}
+            )
+        self._rounds[integration].warn_if_stretched(
+            len(schedule), 1, self._budgets[integration], self._interval
+        )
+
+    # --- checking --------------------------------------------------------------------------
+
+    def _starter(self, integration: str) -> Callable[[str], None]:
+        def start(organization_id: str) -> None:
+            self._start(organization_id, integration)
+
+        return start
+
+    def _start(self, organization_id: str, integration: str) -> None:
+        organization = self.directory.get(organization_id)
+        if organization is None or (organization_id, integration) in self._inflight:
+            return
+        built = self._targets.target(organization, integration)
+        if isinstance(built, Outcome):
+            return
+        if self._holds.is_held(organization, built.token_key, integration):
+            self._rounds[integration].checked(organization_id)
+            return
+        self._launch(organization, built, scheduled=True)
+
+    def _launch(
+        self, organization: Organization, target: OrganizationTarget, *, scheduled: bool
+    ) -> asyncio.Task[CheckResult]:
+        task = asyncio.create_task(
+            self._check(organization, target, scheduled), name=f"fleet-check:{target.target.name}"
+        )
+        self._inflight[target.key] = task
+        task.add_done_callback(lambda _: self._inflight.pop(target.key, None))
+        return task
+
+    async def _check(
+        self, organization: Organization, target: OrganizationTarget, scheduled: bool
+    ) -> CheckResult:
+        result = await self._runner.run_target(target.target)
+        outcome = target.redactor.scrub_outcome(result.outcome)
+        result = CheckResult(outcome, result.checked_at, result.duration_ms, result.attempts)
+        self._holds.apply(organization, target.token_key, target.integration, result)
+        if scheduled:
+            self._metrics.observe(target.integration, result)
+            self._rounds[target.integration].checked(organization.id)
+        self._last_checked[organization.id] = self._monotonic()
+        self._record(organization, target.integration, result)
+        return result
+
+    def _record(self, organization: Organization, integration: str, result: CheckResult) -> None:
+        transition = self.state.record(organization.id, integration, result)
+        if transition is None:
+            return
+        if not transition.is_first:
+            self._metrics.state_changes.labels(integration).inc()
+        if not transition.is_first or transition.current is Status.ERROR:
+            log_organization_transition(transition)
+
+    # --- refresh ---------------------------------------------------------------------------
+
+    async def refresh(self, organization_id: str) -> None:
+        """Check one organization now (within budgets), unless it was checked a moment ago.
+
+        Raises:
+            NoBudget: a provider had no budget within the check deadline.
+        """
+        organization = self.directory.get(organization_id)
+        if organization is None:
+            return
+        last = self._last_checked.get(organization_id)
+        if last is not None and self._monotonic() - last < REFRESH_MIN_AGE_SECONDS:
+            return
+        checks = []
+        for integration in self.integrations:
+            built = self._targets.target(organization, integration)
+            if isinstance(built, Outcome):
+                continue
+            checks.append(await self._refresh_one(organization, built))
+        await asyncio.gather(*checks)
+
+    async def _refresh_one(
+        self, organization: Organization, target: OrganizationTarget
+    ) -> asyncio.Task[CheckResult]:
+        running = self._inflight.get(target.key)
+        if running is not None:
+            return running
+        try:
+            await self._budgets[target.integration].acquire(Priority.HIGH, self._timeout)
+        except NoBudgetInTime as exc:
+            raise NoBudget(exc.retry_after) from None
+        return self._launch(organization, target, scheduled=False)
+
+    # --- what the API reads ----------------------------------------------------------------
+
+    def has(self, organization: str) -> bool:
+        """Whether the organization is in the current list."""
+        return organization in self.directory
+
+    def organization_ids(self) -> Sequence[str]:
+        """Every organization id, sorted."""
+        return self.directory.ids()
+
+    def name_of(self, organization: str) -> str | None:
+        """The organization's display name."""
+        found = self.directory.get(organization)
+        return found.name if found is not None else None
+
+    def status_counts(self, integration: str) -> dict[str, int]:
+        """Organizations per reported status."""
+        return self.state.status_counts(integration)
+
+    def source_summary(self) -> dict[str, Any]:
+        """The source's kind, last success and skipped rows."""
+        last = self.directory.last_success
+        return {
+            "kind": self.directory.source.kind,
+            "last_success": rfc3339_of(last) if last is not None else None,
+            "invalid_rows": self.directory.invalid_rows,
+        }
+
+
+def rfc3339_of(unix_seconds: float) -> str:
+    """A unix time as RFC 3339 UTC."""
+    return rfc3339(datetime.fromtimestamp(unix_seconds, UTC))
+
+
+def log_organization_transition(transition: OrganizationTransition) -> None:
+    """`integration.state_changed` with the organization; warning when it goes into error."""
+    result = transition.result
+    fields: dict[str, object] = {
+        "organization": transition.organization,
+        "integration": transition.integration,
+        "previous": transition.previous,
+        "current": transition.current.value,
+        "message": result.outcome.message,
+        "duration_ms": result.duration_ms,
+    }
+    if result.reason is not None:
+        fields["reason"] = result.reason.value
+    level = logging.WARNING if transition.current is Status.ERROR else logging.INFO
+    log.log(level, "integration.state_changed", **fields)

@@ -1,0 +1,112 @@
+"""Fleet mode, put together from the settings: clients, budgets, metrics, state, service."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from monitor.budgets import Budgets, Priority
+from monitor.checks.base import Target
+from monitor.clients import ProviderClients
+from monitor.config import Settings
+from monitor.fleet.directory import OrganizationDirectory
+from monitor.fleet.metrics import FleetMetrics, FleetStateCollector
+from monitor.fleet.service import FleetParts, FleetService
+from monitor.fleet.sources import make_source
+from monitor.fleet.state import FleetState
+from monitor.fleet.targets import FleetTargets
+from monitor.fleet.views import OrganizationView
+from monitor.redaction import Redactor
+from monitor.runner import Admission, Runner
+from monitor.snapshot import Snapshot
+from monitor.store import Thresholds
+
+BUDGETED = ("whatsapp", "stripe")
+
+
+@dataclass(frozen=True)
+class Providers:
+    """What the platform and the fleet share: the pooled clients and the request budgets."""
+
+    clients: ProviderClients
+    budgets: Budgets
+
+    def admission(self) -> Admission:
+        """For the platform's runner: its checks take budget first (before organizations)."""
+        budgets = self.budgets
+
+        async def admit(target: Target) -> None:
+            if target.kind in budgets:
+                await budgets[target.kind].acquire(Priority.HIGH)
+
+        return admit
+
+
+def build_providers(settings: Settings, registry: CollectorRegistry) -> Providers:
+    """Pooled clients that count their requests, and the budgets they are exported with."""
+    requests = Counter(
+        "integration_provider_requests",
+        "Requests sent to the provider (platform and organizations)",
+        ["integration"],
+        registry=registry,
+    )
+    budget_gauge = Gauge(
+        "integration_provider_budget_requests_per_second",
+        "The configured request budget per provider (any 1-second window)",
+        ["integration"],
+        registry=registry,
+    )
+    rps = {"whatsapp": settings.monitor_whatsapp_max_rps, "stripe": settings.monitor_stripe_max_rps}
+    for integration in BUDGETED:
+        requests.labels(integration)
+        budget_gauge.labels(integration).set(rps[integration])
+    clients = ProviderClients(
+        settings.monitor_check_timeout_seconds,
+        count_request=lambda integration: requests.labels(integration).inc(),
+    )
+    return Providers(clients, Budgets(rps))
+
+
+def build_fleet(
+    settings: Settings,
+    registry: CollectorRegistry,
+    providers: Providers,
+    platform_snapshot: Callable[[], Snapshot | None],
+) -> FleetService:
+    """The fleet service over the configured organization source."""
+    targets = FleetTargets(settings, providers.clients)
+    state = FleetState(
+        targets.integrations,
+        Thresholds(settings.monitor_failure_threshold, settings.monitor_success_threshold),
+    )
+    metrics = FleetMetrics(registry, targets.integrations, settings.monitor_check_timeout_seconds)
+    limit = settings.monitor_organization_metrics_limit
+    registry.register(
+        FleetStateCollector(
+            state, limit if settings.monitor_organization_metrics == "failing" else 0
+        )
+    )
+    shared = [name for name in settings.monitor_integrations if name not in targets.integrations]
+    runner = Runner(
+        [],
+        settings.monitor_check_timeout_seconds,
+        Redactor(settings.secret_values()),
+        retry_transient=settings.monitor_retry_transient,
+    )
+    parts = FleetParts(
+        directory=OrganizationDirectory(make_source(settings)),
+        targets=targets,
+        runner=runner,
+        state=state,
+        view=OrganizationView(state, targets.integrations, shared, platform_snapshot),
+        budgets=providers.budgets,
+        metrics=metrics,
+    )
+    return FleetService(
+        parts,
+        interval_seconds=settings.monitor_organization_interval_seconds,
+        timeout_seconds=settings.monitor_check_timeout_seconds,
+        reload_seconds=settings.monitor_organizations_reload_seconds,
+    )
