@@ -51,17 +51,23 @@ class _Waiter:
     gone: bool = field(default=False, compare=False)
 
 
+# The provider counts requests as they arrive, not as we grant them: a request that waits longer
+# for its connection than the next one narrows the gap between them. Spacing grants this much
+# wider than the budget needs absorbs that much jitter (5 % of the budget's throughput).
+JITTER_GUARD = 0.05
+
+
 def spacing_seconds(requests_per_second: float) -> float:
     """The least time between two requests so that no 1-second window holds more than allowed.
 
     A fractional budget of 1 or more is rounded down (2.5/s allows 2 in any second, never 3);
-    below 1/s, requests are 1/rps seconds apart.
+    below 1/s, requests are 1/rps seconds apart. Both are widened by JITTER_GUARD.
     """
     if not 0 < requests_per_second < math.inf:
         raise ValueError(f"a request budget must be a positive number, not {requests_per_second}")
     if requests_per_second >= 1:
-        return 1 / math.floor(requests_per_second)
-    return 1 / requests_per_second
+        return (1 + JITTER_GUARD) / math.floor(requests_per_second)
+    return (1 + JITTER_GUARD) / requests_per_second
 
 
 class Budget:

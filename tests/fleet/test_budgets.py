@@ -8,7 +8,14 @@ import math
 import pytest
 from aiolimiter import AsyncLimiter
 
-from monitor.budgets import Budget, Budgets, NoBudgetInTime, Priority, spacing_seconds
+from monitor.budgets import (
+    JITTER_GUARD,
+    Budget,
+    Budgets,
+    NoBudgetInTime,
+    Priority,
+    spacing_seconds,
+)
 from tests.fleet.windows import most_in_any_window
 from tests.support.waiting import wait_until
 
@@ -56,8 +63,8 @@ async def test_most_in_any_window__catches_a_plain_limiters_burst() -> None:
 def test_spacing_seconds__rounds_fractional_budgets_down(
     requests_per_second: float, spacing: float
 ) -> None:
-    """2.5/s never allows 3 in a second; below 1/s, requests are 1/rps apart."""
-    assert spacing_seconds(requests_per_second) == pytest.approx(spacing)
+    """2.5/s never allows 3 in a second; below 1/s, requests are 1/rps apart (plus the guard)."""
+    assert spacing_seconds(requests_per_second) == pytest.approx(spacing * (1 + JITTER_GUARD))
 
 
 @pytest.mark.parametrize("requests_per_second", [0, -1, math.nan, math.inf])
