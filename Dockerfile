@@ -11,15 +11,21 @@ FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1
 WORKDIR /src
-# Only what the wheel is built from; .dockerignore keeps the rest of the tree out.
-COPY pyproject.toml README.md ./
+# Only what the wheel is built from, and the lock; .dockerignore keeps the rest of the tree out.
+COPY pyproject.toml README.md requirements.lock ./
 COPY monitor/ monitor/
-# Build our wheel, then install it with its dependencies into a self-contained venv.
+# Build our wheel, then install it into a self-contained venv over exactly the dependency
+# versions of requirements.lock, each checked against its hash: rebuilding next month gives
+# the same image, not whatever was newest that day. --no-deps on the wheel keeps pip from
+# adding anything the lock lacks, and `pip check` fails the build if the lock misses one.
 # Every dependency ships manylinux wheels, so no compiler is needed here.
 # The venv gets no pip of its own: the image needs none at run time.
 RUN pip wheel --no-deps --wheel-dir /wheels . \
     && python -m venv --without-pip /opt/integration-monitor \
-    && pip --python /opt/integration-monitor/bin/python install /wheels/integration_monitor-*.whl
+    && pip --python /opt/integration-monitor/bin/python install \
+       --require-hashes --only-binary :all: --no-deps -r requirements.lock \
+    && pip --python /opt/integration-monitor/bin/python install --no-deps /wheels/integration_monitor-*.whl \
+    && pip --python /opt/integration-monitor/bin/python check
 
 FROM ${PYTHON_IMAGE} AS runtime
 ARG MONITOR_UID=10001

@@ -50,6 +50,29 @@ def test_dockerfile__base_image_is_pinned_to_a_patch_release():
     assert re.fullmatch(r"PYTHON_IMAGE=python:3\.11\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", base)
 
 
+def builder_runs() -> list[str]:
+    """The RUN instructions of the build stage, continuation lines joined."""
+    steps = dockerfile_instructions()
+    last_from = max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM")
+    return [arguments for keyword, arguments in steps[:last_from] if keyword == "RUN"]
+
+
+def test_dockerfile__dependencies_come_from_the_lock_only():
+    """The image holds exactly the versions of requirements.lock, each checked by its hash;
+    the wheel adds nothing the lock lacks, and a lock missing a dependency fails the build."""
+    assert "requirements.lock" in builder_copy_sources()
+    [run_step] = builder_runs()
+    installs = [command.split() for command in run_step.split("&&") if " install " in command]
+    assert len(installs) == 2, installs
+    from_lock, wheel = installs
+    assert "--require-hashes" in from_lock
+    assert "--no-deps" in from_lock
+    assert from_lock[from_lock.index("-r") + 1] == "requirements.lock"
+    assert "--no-deps" in wheel
+    assert any(word.endswith(".whl") for word in wheel)
+    assert run_step.rstrip().endswith("bin/python check"), "pip check must close the build"
+
+
 def test_dockerfile__runs_as_a_numeric_non_root_user():
     """The container does not run as root, and Kubernetes' runAsNonRoot can verify that."""
     users = [arguments for keyword, arguments in final_stage() if keyword == "USER"]
