@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 from monitor import __version__
 from monitor.config import Settings
+from monitor.fleet.reading import FleetReader
 from monitor.fleet.service import FleetService
 from monitor.fleet.sources import SourceError
 from monitor.fleet.wiring import Providers, build_fleet, build_providers
@@ -103,7 +104,7 @@ async def _serve(settings: Settings, sock: socket.socket) -> int:
         await _first_load(fleet)
     token = settings.monitor_api_token.get_secret_value() if settings.monitor_api_token else None
     config = uvicorn.Config(
-        create_app(monitor, registry, token, fleet),
+        create_app(monitor, registry, token, FleetReader(fleet) if fleet else None),
         log_config=None,
         access_log=False,
         lifespan="off",

@@ -16,6 +16,7 @@ from typing import Any, Literal, TextIO
 import structlog
 from structlog.types import EventDict, Processor, WrappedLogger
 
+from monitor.checks.base import CheckResult, Status
 from monitor.redaction import Redactor
 
 LogFormat = Literal["json", "console", "auto"]
@@ -152,3 +153,29 @@ class ScrubbingStream(io.TextIOBase):
     def encoding(self) -> str:  # type: ignore[override]
         """The target's encoding."""
         return self._target.encoding
+
+
+def log_state_change(
+    logger: Any,
+    integration: str,
+    previous: str,
+    current: Status,
+    result: CheckResult,
+    **context: str,
+) -> None:
+    """One `integration.state_changed` event; warning when it goes into error.
+
+    `context` adds fields such as the organization in fleet mode.
+    """
+    fields: dict[str, object] = {
+        **context,
+        "integration": integration,
+        "previous": previous,
+        "current": current.value,
+        "message": result.outcome.message,
+        "duration_ms": result.duration_ms,
+    }
+    if result.reason is not None:
+        fields["reason"] = result.reason.value
+    level = logging.WARNING if current is Status.ERROR else logging.INFO
+    logger.log(level, "integration.state_changed", **fields)

@@ -4,7 +4,6 @@ publishes (snapshot, metrics, state-change events), and a quiet stop."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -12,7 +11,8 @@ from datetime import UTC, datetime
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from monitor.checks.base import CheckResult, Status
+from monitor.checks.base import CheckResult
+from monitor.logs import log_state_change
 from monitor.metrics import MonitorMetrics
 from monitor.runner import Clock, Runner, utc_now
 from monitor.snapshot import Snapshot
@@ -243,15 +243,6 @@ class Monitor:
 
 def log_transition(transition: Transition) -> None:
     """One `integration.state_changed` event; warning when it goes into error."""
-    result = transition.result
-    fields: dict[str, object] = {
-        "integration": transition.integration,
-        "previous": transition.previous,
-        "current": transition.current.value,
-        "message": result.outcome.message,
-        "duration_ms": result.duration_ms,
-    }
-    if result.reason is not None:
-        fields["reason"] = result.reason.value
-    level = logging.WARNING if transition.current is Status.ERROR else logging.INFO
-    log.log(level, "integration.state_changed", **fields)
+    log_state_change(
+        log, transition.integration, transition.previous, transition.current, transition.result
+    )

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from monitor.budgets import Budgets, NoBudgetInTime, Priority
-from monitor.checks.base import CheckResult, Outcome, Status, rfc3339
+from monitor.checks.base import CheckResult, Outcome, Status
 from monitor.fleet.api import NoBudget
 from monitor.fleet.directory import DirectoryChange, OrganizationDirectory
 from monitor.fleet.dispatch import Dispatcher, Round
@@ -30,8 +28,10 @@ from monitor.fleet.organizations import Organization
 from monitor.fleet.schedule import Schedule, phase_of
 from monitor.fleet.sources import SourceError
 from monitor.fleet.state import FleetState, OrganizationTransition
+from monitor.fleet.stripe_list import StripeAccount, StripeListRounds
 from monitor.fleet.targets import FleetTargets, OrganizationTarget
 from monitor.fleet.views import OrganizationView
+from monitor.logs import log_state_change
 from monitor.runner import Runner, utc_now
 
 log = structlog.get_logger("monitor.fleet")
@@ -73,6 +73,7 @@ class FleetService:
         interval_seconds: MONITOR_ORGANIZATION_INTERVAL_SECONDS.
         timeout_seconds: the check deadline (and a refresh's longest wait for budget).
         reload_seconds: MONITOR_ORGANIZATIONS_RELOAD_SECONDS.
+        stripe_listing: in Stripe list mode, the account to list the customers of.
         wall_clock, monotonic: clocks (fakes in tests).
     """
 
@@ -83,6 +84,7 @@ class FleetService:
         interval_seconds: float,
         timeout_seconds: float,
         reload_seconds: float = 300.0,
+        stripe_listing: StripeAccount | None = None,
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -100,15 +102,13 @@ class FleetService:
         self._wall_clock = wall_clock
         self._monotonic = monotonic
         self._holds = ProviderHolds(budgets, interval_seconds, monotonic, wall_clock)
+        listed = {"stripe"} if stripe_listing is not None else set()
         self._dispatchers = {
             name: Dispatcher(
-                Schedule(interval_seconds),
-                budgets[name],
-                1,
-                self._starter(name),
-                wall_clock,
+                Schedule(interval_seconds), budgets[name], 1, self._starter(name), wall_clock
             )
             for name in self.integrations
+            if name not in listed
         }
         self._rounds = {
             name: Round(name, metrics.round_seconds.labels(name).set, monotonic)
@@ -118,6 +118,18 @@ class FleetService:
         self._last_checked: dict[str, float] = {}  # organization -> monotonic time
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loaded_once = False
+        self._listing = (
+            StripeListRounds(
+                self,
+                stripe_listing,
+                budgets["stripe"],
+                timeout_seconds,
+                interval_seconds,
+                metrics.round_seconds.labels("stripe").set,
+            )
+            if stripe_listing is not None and "stripe" in self.integrations
+            else None
+        )
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -125,6 +137,8 @@ class FleetService:
         """Start the dispatchers (and, when the first load has not happened, the first load)."""
         for dispatcher in self._dispatchers.values():
             self._spawn(dispatcher.run(), "fleet-dispatch")
+        if self._listing is not None:
+            self._spawn(self._listing.run(), "fleet-stripe-listing")
         if not self._loaded_once:
             self._spawn(self._load_until_it_works(), "fleet-first-load")
         self._spawn(self._reload_periodically(), "fleet-reload-timer")
@@ -186,26 +200,29 @@ class FleetService:
         self._metrics.source_invalid_rows.set(self.directory.invalid_rows)
         removed = set(change.removed)
         self.state.set_organizations(o.id for o in self.directory)
-        for name, dispatcher in self._dispatchers.items():
-            dispatcher.schedule.remove([*change.removed, *change.changed])
+        for name in self.integrations:
+            dispatcher = self._dispatchers.get(name)
+            if dispatcher is not None:
+                dispatcher.schedule.remove([*change.removed, *change.changed])
             self._rounds[name].forget(removed)
             for organization_id in (*change.added, *change.changed):
                 organization = self.directory.get(organization_id)
                 if organization is not None:
                     self._schedule(organization, name, at_once=not first)
-            dispatcher.wake()
-        for name in self.integrations:
-            self._begin_round_if_idle(name, first)
+            if dispatcher is not None:
+                dispatcher.wake()
+                self._begin_round_if_idle(name, first)
 
     def _schedule(self, organization: Organization, integration: str, *, at_once: bool) -> None:
         built = self._targets.target(organization, integration)
         if isinstance(built, Outcome):  # nothing to ask a provider: not_configured at once
             self._record(organization, integration, CheckResult(built, utc_now(), 0.0, 0))
             return
+        dispatcher = self._dispatchers.get(integration)
+        if dispatcher is None:  # listed, not scheduled
+            return
         phase = phase_of(organization.id, integration, self._interval)
-        self._dispatchers[integration].schedule.add(
-            organization.id, phase, self._wall_clock(), at_once=at_once
-        )
+        dispatcher.schedule.add(organization.id, phase, self._wall_clock(), at_once=at_once)
 
     def _begin_round_if_idle(self, integration: str, first: bool) -> None:
         schedule = self._dispatchers[integration].schedule
@@ -256,7 +273,8 @@ class FleetService:
         self._holds.apply(organization, target.token_key, target.integration, result)
         if scheduled:
             self._metrics.observe(target.integration, result)
-            self._rounds[target.integration].checked(organization.id)
+            if target.integration in self._dispatchers:
+                self._rounds[target.integration].checked(organization.id)
         self._last_checked[organization.id] = self._monotonic()
         self._record(organization, target.integration, result)
         return result
@@ -269,6 +287,30 @@ class FleetService:
             self._metrics.state_changes.labels(integration).inc()
         if not transition.is_first or transition.current is Status.ERROR:
             log_organization_transition(transition)
+
+    # --- Stripe list mode ------------------------------------------------------------------
+
+    def stripe_targets(self) -> list[tuple[Organization, OrganizationTarget]]:
+        """Every organization with a Stripe customer to check, and its target."""
+        pairs = []
+        for organization in self.directory:
+            built = self._targets.target(organization, "stripe")
+            if not isinstance(built, Outcome):
+                pairs.append((organization, built))
+        return pairs
+
+    def record_listed(
+        self, organization: Organization, target: OrganizationTarget, result: CheckResult
+    ) -> None:
+        """A result the customer listing produced, counted as a scheduled check."""
+        self._metrics.observe(target.integration, result)
+        self._last_checked[organization.id] = self._monotonic()
+        self._record(organization, target.integration, result)
+
+    def launch_scheduled(self, organization: Organization, target: OrganizationTarget) -> None:
+        """A one-by-one check of a customer the listing did not hold."""
+        if target.key not in self._inflight:
+            self._launch(organization, target, scheduled=True)
 
     # --- refresh ---------------------------------------------------------------------------
 
@@ -304,52 +346,14 @@ class FleetService:
             raise NoBudget(exc.retry_after) from None
         return self._launch(organization, target, scheduled=False)
 
-    # --- what the API reads ----------------------------------------------------------------
-
-    def has(self, organization: str) -> bool:
-        """Whether the organization is in the current list."""
-        return organization in self.directory
-
-    def organization_ids(self) -> Sequence[str]:
-        """Every organization id, sorted."""
-        return self.directory.ids()
-
-    def name_of(self, organization: str) -> str | None:
-        """The organization's display name."""
-        found = self.directory.get(organization)
-        return found.name if found is not None else None
-
-    def status_counts(self, integration: str) -> dict[str, int]:
-        """Organizations per reported status."""
-        return self.state.status_counts(integration)
-
-    def source_summary(self) -> dict[str, Any]:
-        """The source's kind, last success and skipped rows."""
-        last = self.directory.last_success
-        return {
-            "kind": self.directory.source.kind,
-            "last_success": rfc3339_of(last) if last is not None else None,
-            "invalid_rows": self.directory.invalid_rows,
-        }
-
-
-def rfc3339_of(unix_seconds: float) -> str:
-    """A unix time as RFC 3339 UTC."""
-    return rfc3339(datetime.fromtimestamp(unix_seconds, UTC))
-
 
 def log_organization_transition(transition: OrganizationTransition) -> None:
     """`integration.state_changed` with the organization; warning when it goes into error."""
-    result = transition.result
-    fields: dict[str, object] = {
-        "organization": transition.organization,
-        "integration": transition.integration,
-        "previous": transition.previous,
-        "current": transition.current.value,
-        "message": result.outcome.message,
-        "duration_ms": result.duration_ms,
-    }
-    if result.reason is not None:
-        fields["reason"] = result.reason.value
-    level = logging.WARNING if transition.current is Status.ERROR else logging.INFO
-    log.log(level, "integration.state_changed", **fields)
+    log_state_change(
+        log,
+        transition.integration,
+        transition.previous,
+        transition.current,
+        transition.result,
+        organization=transition.organization,
+    )

@@ -16,6 +16,7 @@ from monitor.fleet.metrics import FleetMetrics, FleetStateCollector
 from monitor.fleet.service import FleetParts, FleetService
 from monitor.fleet.sources import make_source
 from monitor.fleet.state import FleetState
+from monitor.fleet.stripe_list import StripeAccount
 from monitor.fleet.targets import FleetTargets
 from monitor.fleet.views import OrganizationView
 from monitor.redaction import Redactor
@@ -109,4 +110,12 @@ def build_fleet(
         interval_seconds=settings.monitor_organization_interval_seconds,
         timeout_seconds=settings.monitor_check_timeout_seconds,
         reload_seconds=settings.monitor_organizations_reload_seconds,
+        stripe_listing=_stripe_listing(settings, providers),
     )
+
+
+def _stripe_listing(settings: Settings, providers: Providers) -> StripeAccount | None:
+    key = settings.stripe_secret_key
+    if settings.monitor_stripe_fleet_mode != "list" or key is None:
+        return None
+    return StripeAccount(key, settings.stripe_api_url, providers.clients.http("stripe"))
