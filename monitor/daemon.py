@@ -42,7 +42,7 @@ def build_runner(settings: Settings, providers: Providers | None = None) -> Runn
         settings.monitor_check_timeout_seconds,
         Redactor(settings.secret_values()),
         retry_transient=settings.monitor_retry_transient,
-        admit=providers.admission() if providers else None,
+        admit=providers.admission(settings.monitor_check_timeout_seconds) if providers else None,
     )
 
 

@@ -62,7 +62,8 @@ class Runner:
         redactor: scrubs secrets out of every message and detail a provider echoes back.
         retry_transient: try once more, within the deadline, after a connection or 5xx failure.
         admit: awaited before each request a check may send (the provider's request budget);
-            the first wait happens before the deadline starts.
+            the first wait happens before the deadline starts. A CheckFailed it raises is the
+            result (no request was sent, so it is not counted as a check).
         clock: stamps results; monotonic: measures holds. Both are fakes in tests.
     """
 
@@ -103,7 +104,10 @@ class Runner:
         if straggler is not None:
             return self._still_running(target, straggler)
         if self._admit is not None:
-            await self._admit(target)
+            try:
+                await self._admit(target)
+            except CheckFailed as failure:  # no budget: held back, nothing was sent
+                return CheckResult(Outcome.failed(failure), self._clock(), 0.0, attempts=0)
         started = time.perf_counter()
         attempt = await self._attempt_within_deadline(target)
         duration_ms = round((time.perf_counter() - started) * 1000, 1)

@@ -43,7 +43,8 @@ def whatsapp_target(settings: Settings, clients: ProviderClients | None = None) 
     )
     shared = clients.http("whatsapp") if clients is not None else None
     check = WhatsAppCheck(whatsapp, settings.monitor_check_timeout_seconds, shared)
-    return Target("whatsapp", "whatsapp", check)
+    configured = bool(whatsapp.access_token and whatsapp.business_account_id)
+    return Target("whatsapp", "whatsapp", check, budgeted=configured)
 
 
 def stripe_target(settings: Settings, clients: ProviderClients | None = None) -> Target:
@@ -56,7 +57,7 @@ def stripe_target(settings: Settings, clients: ProviderClients | None = None) ->
     key = settings.stripe_secret_key
     shared = clients.stripe(key, settings.stripe_api_url) if clients and key else None
     check = StripeCheck(stripe, settings.monitor_check_timeout_seconds, shared)
-    return Target("stripe", "stripe", check)
+    return Target("stripe", "stripe", check, budgeted=key is not None)
 
 
 def email_target(settings: Settings) -> Target:

@@ -165,6 +165,9 @@ class Target:
     name: str
     kind: str
     check: Check = field(repr=False, compare=False)
+    # Whether a run sends requests that count against the provider's budget (a check that is
+    # not configured sends none).
+    budgeted: bool = False
 
 
 def rfc3339(moment: datetime) -> str:

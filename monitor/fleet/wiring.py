@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from monitor.budgets import Budgets, Priority
-from monitor.checks.base import Target
+from monitor.budgets import Budgets, NoBudgetInTime, Priority
+from monitor.checks.base import CheckFailed, Reason, Target
 from monitor.clients import ProviderClients
 from monitor.config import Settings
 from monitor.fleet.directory import OrganizationDirectory
@@ -34,13 +34,26 @@ class Providers:
     clients: ProviderClients
     budgets: Budgets
 
-    def admission(self) -> Admission:
-        """For the platform's runner: its checks take budget first (before organizations)."""
+    def admission(self, max_wait_seconds: float) -> Admission:
+        """For the platform's runner: its checks take budget before organizations' checks.
+
+        A provider held back by a rate limit (an organization's Stripe 429) must not stall the
+        platform's cycle: after `max_wait_seconds` the check is reported held back instead.
+        """
         budgets = self.budgets
 
         async def admit(target: Target) -> None:
-            if target.kind in budgets:
-                await budgets[target.kind].acquire(Priority.HIGH)
+            if not target.budgeted or target.kind not in budgets:
+                return
+            try:
+                await budgets[target.kind].acquire(Priority.HIGH, max_wait_seconds)
+            except NoBudgetInTime as exc:
+                raise CheckFailed(
+                    Reason.RATE_LIMITED,
+                    f"no {target.kind} request budget within {max_wait_seconds:g} s"
+                    " (the provider's rate limit holds every check back)",
+                    retry_after=exc.retry_after,
+                ) from None
 
         return admit
 

@@ -231,3 +231,47 @@ def test_fleet__stripe_429_holds_every_stripe_check(
     ]
     assert during_hold == []
     assert status["integrations"]["stripe"]["reason"] == "rate_limited"
+
+
+def test_fleet__refresh_without_budget_in_time_is_503(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """A budget of one request per 10 s: the second refresh within it gets 503 and Retry-After."""
+    rows = [organization(n) for n in range(2)]
+    serve_fleet(fake_server, rows)
+    orgs = write_organizations(tmp_path / "orgs.yaml", rows)
+    env = fleet_env(
+        fake_server,
+        orgs,
+        **QUIET,
+        MONITOR_WHATSAPP_MAX_RPS="0.1",
+        MONITOR_CHECK_TIMEOUT_SECONDS="1",
+        MONITOR_INTEGRATIONS="whatsapp",
+    )
+    with running_daemon(env) as daemon:
+        assert daemon.post("/api/organizations/org-0000/integrations/refresh").status_code == 200
+        refused = daemon.post("/api/organizations/org-0001/integrations/refresh")
+        assert refused.status_code == 503
+        assert int(refused.headers["Retry-After"]) >= 1
+        assert "budget" in refused.json()["error"]
+
+
+def test_fleet__an_organization_in_error_never_turns_the_platform_red(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """One organization's expired token shows in its answer, the summary and metrics only."""
+    rows = [organization(n) for n in range(2)]
+    serve_fleet(fake_server, rows)
+    fake_server.route(waba_path(rows[0]), graph_error(190, "Error validating access token", 401))
+    orgs = write_organizations(tmp_path / "orgs.yaml", rows)
+    with running_daemon(fleet_env(fake_server, orgs, **QUIET)) as daemon:
+        assert daemon.post("/api/organizations/org-0000/integrations/refresh").is_success
+        assert organization_status(daemon, "org-0000").json()["overall_status"] == "degraded"
+        platform = daemon.get("/api/integrations/status").json()
+        assert platform["overall_status"] != "degraded"
+        assert daemon.get("/health").status_code == 200
+        metrics = daemon.get("/metrics").text
+        assert (
+            'integration_organization_errors{integration="whatsapp",reason="auth"} 1.0' in metrics
+        )
+        assert 'integration_overall_status{status="degraded"} 0.0' in metrics
