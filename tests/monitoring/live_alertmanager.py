@@ -7,15 +7,8 @@ from typing import Any
 
 import httpx
 
-from tests.monitoring.stack_binaries import (
-    free_loopback_port,
-    require_tool,
-    running_server,
-    wait_until,
-)
-
-# wait_until is passed on: the Alertmanager tests poll the v2 API with it.
-__all__ = ["alert_status", "is_inhibited", "post_alerts", "running_alertmanager", "wait_until"]
+from tests.monitoring.stack_binaries import require_tool, running_server
+from tests.support.net import free_port
 
 START_DEADLINE_SECONDS = 15.0
 
@@ -28,7 +21,7 @@ def running_alertmanager(config: Path, workdir: Path) -> Iterator[str]:
     interface. Its log goes to `workdir/alertmanager.log`.
     """
     binary = require_tool("prometheus-alertmanager", "alertmanager")
-    base_url = f"http://127.0.0.1:{free_loopback_port()}"
+    base_url = f"http://127.0.0.1:{free_port()}"
     args = [
         binary,
         f"--config.file={config}",

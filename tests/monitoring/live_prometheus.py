@@ -7,7 +7,8 @@ from typing import Any
 
 import httpx
 
-from tests.monitoring.stack_binaries import free_loopback_port, require_tool, running_server
+from tests.monitoring.stack_binaries import require_tool, running_server
+from tests.support.net import free_port
 
 START_DEADLINE_SECONDS = 20.0
 
@@ -21,7 +22,7 @@ def running_prometheus(config: Path, workdir: Path) -> Iterator[str]:
     Alertmanager that missed the first notification hears about the alert soon.
     """
     binary = require_tool("prometheus")
-    base_url = f"http://127.0.0.1:{free_loopback_port()}"
+    base_url = f"http://127.0.0.1:{free_port()}"
     log_path = workdir / "prometheus.log"
     args = [
         binary,

@@ -2,10 +2,8 @@
 once or as a server on a free loopback port."""
 
 import shutil
-import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,8 +11,14 @@ import httpx
 import pytest
 
 from tests.monitoring.stack_files import REPO_ROOT
+from tests.support.daemon import wait_for
 
-# The Debian package that installs each binary; scripts/test installs them.
+# scripts/test unpacks the Debian packages here instead of installing them, so that no
+# Prometheus or Alertmanager service is ever started on the host; tests/conftest.py puts
+# this folder on PATH.
+STACK_BIN_DIR = REPO_ROOT / ".cache" / "stack" / "usr" / "bin"
+
+# The Debian package that holds each binary.
 DEBIAN_PACKAGE = {
     "promtool": "prometheus",
     "prometheus": "prometheus",
@@ -37,7 +41,8 @@ def require_tool(*names: str) -> str:
     packages = sorted({DEBIAN_PACKAGE.get(name, name) for name in names})
     pytest.fail(
         f"{' or '.join(names)} not found on PATH: install the Debian package(s) "
-        f"{', '.join(packages)} (scripts/test does)",
+        f"{', '.join(packages)}, or run scripts/test, which unpacks them into "
+        f"{STACK_BIN_DIR.relative_to(REPO_ROOT)}",
         pytrace=False,
     )
 
@@ -64,25 +69,6 @@ def assert_tool_succeeds(name: str, *args: str) -> subprocess.CompletedProcess[s
     return result
 
 
-POLL_SECONDS = 0.05
-
-
-def free_loopback_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until(condition: Callable[[], bool], deadline_seconds: float, what: str) -> None:
-    """Poll `condition` until it holds; fail with `what` once the deadline passes."""
-    deadline = time.monotonic() + deadline_seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {deadline_seconds} s waiting for {what}")
-        time.sleep(POLL_SECONDS)
-
-
 def _is_ready(name: str, base_url: str, process: subprocess.Popen[bytes], log: Path) -> bool:
     if process.poll() is not None:
         raise AssertionError(
@@ -106,8 +92,10 @@ def running_server(
     with log.open("wb") as output:
         process = subprocess.Popen(args, stdout=output, stderr=subprocess.STDOUT)
         try:
-            wait_until(
-                lambda: _is_ready(name, base_url, process, log), start_deadline_seconds, "ready"
+            wait_for(
+                lambda: _is_ready(name, base_url, process, log),
+                start_deadline_seconds,
+                what=f"{name} to be ready",
             )
             yield
         finally:

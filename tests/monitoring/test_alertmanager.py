@@ -9,10 +9,10 @@ from tests.monitoring.live_alertmanager import (
     is_inhibited,
     post_alerts,
     running_alertmanager,
-    wait_until,
 )
 from tests.monitoring.stack_binaries import assert_tool_succeeds
 from tests.monitoring.stack_files import ALERTMANAGER_CONFIG, load_yaml
+from tests.support.daemon import wait_for
 
 INHIBITION_DEADLINE_SECONDS = 10.0
 
@@ -65,10 +65,10 @@ def alert(job: str, alertname: str, severity: str, **labels: str) -> dict[str, s
 
 def expect_inhibited(base_url: str, labels: dict[str, str]) -> None:
     """Wait until Alertmanager has taken the sources into account and mutes `labels`."""
-    wait_until(
+    wait_for(
         lambda: is_inhibited(base_url, labels),
         INHIBITION_DEADLINE_SECONDS,
-        f"{labels['alertname']} to be inhibited",
+        what=f"{labels['alertname']} to be inhibited",
     )
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,17 +23,36 @@ from tests.support.net import free_port
 
 T = TypeVar("T")
 
+# Variables that configure the monitor or a provider, and libpq's own (PGHOST, PGPASSWORD,
+# PGSSLMODE...), which fill in whatever a DSN leaves out: a developer's real ones must never
+# reach a test's daemon, CLI or database.
+SCRUBBED_PREFIXES = ("WHATSAPP_", "STRIPE_", "RESEND_", "SUPABASE_", "DATABASE_", "MONITOR_", "PG")
 
-def wait_for(condition: Callable[[], T | None], timeout: float = 15.0, interval: float = 0.05) -> T:
-    """Poll `condition` until it returns something truthy, or fail after `timeout` seconds."""
+
+def wait_for(
+    condition: Callable[[], T | None],
+    timeout: float = 15.0,
+    interval: float = 0.05,
+    *,
+    what: str = "the condition",
+) -> T:
+    """Poll `condition` until it returns something truthy, or fail after `timeout` seconds
+    with a message naming `what` was awaited."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def subprocess_env(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a test's subprocess: this one without any provider, monitor or
+    libpq variable, plus `env`."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_PREFIXES)}
+    return {**clean, **(env or {})}
 
 
 def monitor_command() -> list[str]:
@@ -88,16 +107,18 @@ def _ready(daemon: Daemon) -> bool:
 
 @contextmanager
 def running_daemon(env: dict[str, str], *, wait_ready: bool = True) -> Iterator[Daemon]:
-    """Start the daemon with `env` (on top of a clean environment) on a free loopback port."""
+    """Start the daemon with `env` (on top of a clean environment) on a free loopback port,
+    in an empty working directory of its own (so no `.env` is read)."""
     port = free_port()
     workdir = Path(tempfile.mkdtemp(prefix="monitor-daemon-"))
-    full_env = {
-        "PATH": os.environ.get("PATH", ""),
-        "MONITOR_HOST": "127.0.0.1",
-        "MONITOR_PORT": str(port),
-        "MONITOR_LOG_FORMAT": "json",
-        **env,
-    }
+    full_env = subprocess_env(
+        {
+            "MONITOR_HOST": "127.0.0.1",
+            "MONITOR_PORT": str(port),
+            "MONITOR_LOG_FORMAT": "json",
+            **env,
+        }
+    )
     log_path = workdir / "stderr.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
