@@ -14,7 +14,6 @@ interpreter's packages, not the venv's.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -32,12 +31,10 @@ from tests.deploy.tooling import (
     dockerfile_instructions,
     run,
 )
-from tests.support.daemon import wait_for
+from tests.support.daemon import subprocess_env, wait_for
 from tests.support.net import free_port
 
 INTEGRATIONS = {"whatsapp", "stripe", "email", "database"}
-# Variables that would configure a provider (or change the daemon) if the test machine had them.
-CONFIG_PREFIXES = ("WHATSAPP_", "STRIPE_", "RESEND_", "SUPABASE_", "DATABASE_", "MONITOR_")
 EXIT_PARTIAL = 1  # Nagios convention: 1 = warning, here "partial"
 
 
@@ -101,7 +98,7 @@ def venv_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def clean_env() -> dict[str, str]:
     """The environment with no provider configured, as on a freshly provisioned host."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(CONFIG_PREFIXES)}
+    return subprocess_env()
 
 
 def project_version() -> str:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.daemon import subprocess_env
 from tests.support.net import free_port
 
 ROLE = "monitor"
@@ -98,5 +99,8 @@ def running_postgres() -> Iterator[PostgresServer]:
 
 
 def _run(args: list[str], env: dict[str, str] | None = None) -> None:
-    full_env = {**os.environ, **(env or {})}
-    subprocess.run(_as_postgres(args), check=True, capture_output=True, env=full_env, timeout=60)
+    # Without the developer's PG* variables: a PGSSLMODE or PGSERVICE of theirs would
+    # point the tools elsewhere or demand TLS of a cluster that has none.
+    subprocess.run(
+        _as_postgres(args), check=True, capture_output=True, env=subprocess_env(env), timeout=60
+    )
