@@ -17,7 +17,6 @@ from monitor import __version__
 from monitor.config import ConfigError, Settings, load_settings
 from monitor.daemon import build_runner, run_daemon
 from monitor.database_tls import effective_sslmode, hosts_without_tls
-from monitor.fleet.oneshot import UnknownOrganization, check_organization
 from monitor.fleet.sources import FileSource, SourceError
 from monitor.logs import configure_logging, scrub_standard_streams
 from monitor.redaction import Redactor
@@ -100,6 +99,11 @@ def run_organization_check(
             " (MONITOR_ORGANIZATIONS_FILE, _QUERY or _TABLE)\n"
         )
         return EXIT_UNKNOWN
+    from monitor.fleet.oneshot import (  # noqa: PLC0415 - fleet code only for fleet commands
+        UnknownOrganization,
+        check_organization,
+    )
+
     try:
         view = asyncio.run(check_organization(settings, organization))
     except UnknownOrganization:

@@ -12,7 +12,6 @@ from monitor.checks.base import Target
 from monitor.checks.email import ResendCheck, ResendSettings
 from monitor.checks.postgres import PostgresCheck, PostgresSettings
 from monitor.checks.stripe import StripeCheck, StripeSettings
-from monitor.checks.supabase import SupabaseCheck, SupabaseSettings
 from monitor.checks.whatsapp import WhatsAppCheck, WhatsAppSettings
 from monitor.clients import ProviderClients
 from monitor.config import Settings
@@ -83,6 +82,9 @@ def database_target(settings: Settings) -> Target:
     """Supabase when chosen or (in auto mode) configured; direct PostgreSQL otherwise."""
     timeout = settings.monitor_check_timeout_seconds
     if _uses_supabase(settings):
+        # Imported here: the supabase package costs tens of MB, paid only by those who use it.
+        from monitor.checks.supabase import SupabaseCheck, SupabaseSettings  # noqa: PLC0415
+
         supabase = SupabaseSettings(
             url=settings.supabase_url,
             service_role_key=settings.supabase_service_role_key,

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from monitor.fleet.sources import SourceError, SupabaseTableSource
+from monitor.fleet.sources import SourceError
+from monitor.fleet.table_source import SupabaseTableSource
 from tests.fakes.postgrest import FakePostgrest, Row
 from tests.fakes.server import FakeServer, Reply
 
