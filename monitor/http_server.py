@@ -31,6 +31,10 @@ class HeadDeadlineProtocol(H11Protocol):
     uvicorn times only idle keep-alive connections, and the first byte of a request cancels
     that timer; a slowloris client that then sends a byte a second would keep a socket open
     for ever.
+
+    H11Protocol is uvicorn's internals, not its API: pyproject.toml caps uvicorn below the
+    next minor release not yet tested, and tests/test_http_server.py checks the hooks
+    overridden here and the attributes read (conn, transport, loop) on the installed release.
     """
 
     _head_timer: asyncio.TimerHandle | None = None
