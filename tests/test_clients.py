@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 from collections import Counter
 
 from pydantic import SecretStr
@@ -52,3 +54,22 @@ async def test_shared_clients__each_check_sends_its_own_token(fake_server: FakeS
         await clients.aclose()
     sent = [r.headers["authorization"] for r in fake_server.requests]
     assert sent == ["Bearer EAAGfirstOrgToken", "Bearer EAAGsecondOrgToken"]
+
+
+async def test_shared_clients__sends_are_spaced_even_when_granted_together(
+    fake_server: FakeServer,
+) -> None:
+    """Ten requests let go at once still reach the provider a spacing apart."""
+    clients = ProviderClients(5.0, spacing_seconds={"whatsapp": 0.05})
+    shared = clients.http("whatsapp")
+    settings = WhatsAppSettings(
+        SecretStr(CANARIES["WHATSAPP_ACCESS_TOKEN"]), WABA_ID, fake_server.url, GRAPH_VERSION
+    )
+    try:
+        await asyncio.gather(*(WhatsAppCheck(settings, 5.0, shared).run() for _ in range(10)))
+    finally:
+        await clients.aclose()
+    arrivals = sorted(r.received_at for r in fake_server.requests)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+    assert min(gaps) > 0.03
+    assert arrivals[-1] - arrivals[0] >= 0.4

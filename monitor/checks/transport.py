@@ -13,7 +13,7 @@ import json
 import socket
 import ssl
 import zlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -141,12 +141,13 @@ def new_http_client(
     *,
     limits: httpx.Limits | None = None,
     http2: bool = False,
+    wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
     **options: Any,
 ) -> httpx.AsyncClient:
     """An AsyncClient: capped bodies, our User-Agent, no redirects, no retries.
 
     `limits` and `http2` shape the connection pool (httpx ignores them on the client once a
-    transport is given, so they go to the inner transport here).
+    transport is given, so they go to the inner transport here); `wrap` adds a layer in front.
     """
     inner = httpx.AsyncHTTPTransport(
         verify=_tls_context(),
@@ -154,8 +155,9 @@ def new_http_client(
         limits=limits or httpx.Limits(),
         http2=http2,
     )
+    transport: httpx.AsyncBaseTransport = CappedTransport(inner=inner)
     return httpx.AsyncClient(
-        transport=CappedTransport(inner=inner),
+        transport=wrap(transport) if wrap is not None else transport,
         timeout=httpx.Timeout(timeout_seconds),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from monitor.budgets import Budgets, NoBudgetInTime, Priority
+from monitor.budgets import Budgets, NoBudgetInTime, Priority, spacing_seconds
 from monitor.checks.base import CheckFailed, Reason, Target
 from monitor.clients import ProviderClients
 from monitor.config import Settings
@@ -79,6 +79,7 @@ def build_providers(settings: Settings, registry: CollectorRegistry) -> Provider
     clients = ProviderClients(
         settings.monitor_check_timeout_seconds,
         count_request=lambda integration: requests.labels(integration).inc(),
+        spacing_seconds={name: spacing_seconds(value) for name, value in rps.items()},
     )
     return Providers(clients, Budgets(rps))
 
