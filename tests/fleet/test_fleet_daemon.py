@@ -6,6 +6,7 @@ import signal
 from pathlib import Path
 
 import httpx
+import psycopg
 
 from tests.fakes.providers import graph_error, stripe_error
 from tests.fakes.server import FakeServer, Reply
@@ -21,6 +22,7 @@ from tests.fleet.organizations_fake import (
     write_organizations,
 )
 from tests.support.daemon import Daemon, running_daemon, wait_for
+from tests.support.postgres import PostgresServer
 
 # Long enough that nothing is due during a test unless a test makes it so.
 QUIET = {"MONITOR_ORGANIZATION_INTERVAL_SECONDS": "3600"}
@@ -275,3 +277,42 @@ def test_fleet__an_organization_in_error_never_turns_the_platform_red(
             'integration_organization_errors{integration="whatsapp",reason="auth"} 1.0' in metrics
         )
         assert 'integration_overall_status{status="degraded"} 0.0' in metrics
+
+
+def test_fleet__organizations_from_an_sql_query_on_a_real_database(
+    fake_server: FakeServer, postgres: PostgresServer
+) -> None:
+    """MONITOR_ORGANIZATIONS_QUERY on DATABASE_URL: the rows it returns are the fleet."""
+    rows = [organization(n) for n in range(3)]
+    serve_fleet(fake_server, rows)
+    with psycopg.connect(postgres.dsn(), autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS fleet_daemon CASCADE")
+        conn.execute("CREATE SCHEMA fleet_daemon")
+        conn.execute(
+            "CREATE TABLE fleet_daemon.orgs (id text PRIMARY KEY, name text,"
+            " whatsapp_business_account_id text, stripe_customer_id text)"
+        )
+        for row in rows:
+            conn.execute(
+                "INSERT INTO fleet_daemon.orgs VALUES (%s, %s, %s, %s)",
+                (
+                    row["id"],
+                    row["name"],
+                    row["whatsapp_business_account_id"],
+                    row["stripe_customer_id"],
+                ),
+            )
+    env = fleet_env(fake_server, Path("unused"), **QUIET)
+    del env["MONITOR_ORGANIZATIONS_FILE"]
+    env |= {
+        "MONITOR_ORGANIZATIONS_QUERY": "SELECT * FROM fleet_daemon.orgs",
+        "DATABASE_URL": postgres.dsn(),
+        "MONITOR_INTEGRATIONS": "whatsapp,stripe,database",
+    }
+    with running_daemon(env) as daemon:
+        wait_for(lambda: summary(daemon)["organizations"] == 3)
+        assert summary(daemon)["source"]["kind"] == "query"  # type: ignore[index]
+        assert daemon.post("/api/organizations/org-0002/integrations/refresh").is_success
+        body = organization_status(daemon, "org-0002").json()
+        assert body["integrations"]["whatsapp"]["status"] == "connected"
+        assert body["integrations"]["database"]["status"] == "connected"
