@@ -15,7 +15,7 @@ from tests.support.waiting import wait_until
 GIVE_UP_SECONDS = 30.0
 
 
-async def test_postgres__server_silent_mid_query__cancelled_check_ends(
+async def test_postgres__cancelled_while_the_server_is_silent_mid_query(
     postgres: PostgresServer,
 ) -> None:
     """A check cancelled at its deadline ends even when the server never answers again."""
