@@ -16,6 +16,8 @@ import sys
 import time
 from collections import Counter
 
+from tests.fleet.windows import most_in_any_window
+
 _HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
 
 
@@ -53,21 +55,11 @@ class Stats:
             {
                 provider: {
                     "requests": len(self.stamps[provider]),
-                    "max_in_any_second": max_in_window(self.stamps[provider]),
+                    "max_in_any_second": most_in_any_window(self.stamps[provider]),
                 }
                 for provider in self.per_second
             }
         ).encode()
-
-
-def max_in_window(stamps: list[float], window: float = 1.0) -> int:
-    """The most stamps inside any half-open window of `window` seconds."""
-    best, start = 0, 0
-    for end, stamp in enumerate(stamps):
-        while stamp - stamps[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best
 
 
 class FakeProtocol(asyncio.Protocol):

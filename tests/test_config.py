@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from monitor.config import ConfigError, load_settings
 from monitor.targets import build_targets, postgres_dsn_in_use
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Each test sees only the variables it sets, and no stray .env."""
-    for name in list(os.environ):
-        if name.startswith(
-            ("WHATSAPP_", "STRIPE_", "RESEND_", "SUPABASE_", "DATABASE_", "MONITOR_")
-        ):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
 
 
 def test_load_settings__defaults_match_the_contract() -> None:
@@ -68,9 +56,9 @@ def test_load_settings__bad_dsn_error_hides_the_password(monkeypatch: pytest.Mon
     assert "hunter2secret" not in str(caught.value)
 
 
-def test_load_settings__reads_dotenv_file(tmp_path: Path) -> None:
+def test_load_settings__reads_dotenv_file() -> None:
     """A .env in the working directory is read."""
-    (tmp_path / ".env").write_text("MONITOR_PORT=9999\nSTRIPE_SECRET_KEY=sk_test_dotenv\n")
+    (Path.cwd() / ".env").write_text("MONITOR_PORT=9999\nSTRIPE_SECRET_KEY=sk_test_dotenv\n")
     settings = load_settings()
     assert settings.monitor_port == 9999
     assert settings.stripe_secret_key is not None

@@ -69,7 +69,7 @@ class SupabaseCheck:
             )
         last = _LastResponse()
         async with new_http_client(self._timeout, event_hooks={"response": [last]}) as http:
-            client = AsyncClient(url, key.get_secret_value(), options=_options(http))
+            client = AsyncClient(url, key.get_secret_value(), options=client_options(http))
             try:
                 return await self._probe(client, http)
             except APIError as exc:
@@ -117,8 +117,9 @@ def _from_table(client: AsyncClient, table: str) -> AsyncRequestBuilder:
     return client.schema(schema).from_(name)
 
 
-def _options(http: httpx.AsyncClient) -> AsyncClientOptions:
-    # The monitor owns retries and sessions: one request per check, nothing kept between.
+def client_options(http: httpx.AsyncClient) -> AsyncClientOptions:
+    """The supabase client over our HTTP client, with nothing retried or kept between uses."""
+    # The monitor owns retries and sessions.
     return AsyncClientOptions(
         httpx_client=http,
         postgrest_client_retry=False,

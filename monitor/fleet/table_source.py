@@ -11,8 +11,9 @@ from collections.abc import Sequence
 import httpx
 from postgrest.exceptions import APIError
 from pydantic import SecretStr
-from supabase import AsyncClient, AsyncClientOptions, AsyncSupabaseException
+from supabase import AsyncClient, AsyncSupabaseException
 
+from monitor.checks.supabase import client_options
 from monitor.checks.transport import (
     TRANSPORT_ERRORS,
     USER_AGENT,
@@ -57,7 +58,9 @@ class SupabaseTableSource:
         status = _LastStatus()
         async with _http_client(self.timeout_seconds, status) as http:
             try:
-                client = AsyncClient(self.url, self._key.get_secret_value(), options=_options(http))
+                client = AsyncClient(
+                    self.url, self._key.get_secret_value(), options=client_options(http)
+                )
             except AsyncSupabaseException:
                 raise SourceError(f"{self.url!r} is not a Supabase project URL") from None
             try:
@@ -121,14 +124,4 @@ def _http_client(timeout_seconds: float, status: _LastStatus) -> httpx.AsyncClie
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
         event_hooks={"response": [status]},
-    )
-
-
-def _options(http: httpx.AsyncClient) -> AsyncClientOptions:
-    # The monitor owns retries and sessions: nothing is retried or kept between loads.
-    return AsyncClientOptions(
-        httpx_client=http,
-        postgrest_client_retry=False,
-        auto_refresh_token=False,
-        persist_session=False,
     )

@@ -92,13 +92,3 @@ def fleet_env(server: FakeServer, organizations_file: Path, **extra: str) -> dic
 def requests_to(server: FakeServer, prefix: str) -> list[Request]:
     """Requests whose path starts with `prefix`, in arrival order."""
     return [r for r in server.requests if r.path.startswith(prefix)]
-
-
-def most_in_any_window(times: Sequence[float], window: float = 1.0) -> int:
-    """The most arrivals inside any half-open window of `window` seconds."""
-    ordered, best, start = sorted(times), 0, 0
-    for end, moment in enumerate(ordered):
-        while moment - ordered[start] >= window:
-            start += 1
-        best = max(best, end - start + 1)
-    return best

@@ -14,13 +14,13 @@ from tests.fleet.organizations_fake import (
     PLATFORM_TOKEN,
     customer_path,
     fleet_env,
-    most_in_any_window,
     organization,
     requests_to,
     serve_fleet,
     waba_path,
     write_organizations,
 )
+from tests.fleet.windows import most_in_any_window
 from tests.support.daemon import Daemon, running_daemon, wait_for
 from tests.support.postgres import PostgresServer
 

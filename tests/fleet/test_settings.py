@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from monitor.config import ConfigError, load_settings
 from monitor.fleet.settings import is_loopback_host
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Each test sees only the variables it sets, and no stray .env."""
-    for name in list(os.environ):
-        if name.startswith(
-            ("WHATSAPP_", "STRIPE_", "RESEND_", "SUPABASE_", "DATABASE_", "MONITOR_")
-        ):
-            monkeypatch.delenv(name)
-    monkeypatch.chdir(tmp_path)
 
 
 def problems_of(**variables: str) -> list[str]:
