@@ -11,6 +11,7 @@ in any 1-second window: `GET /_stats`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sys
 import time
@@ -56,10 +57,16 @@ class Stats:
                 provider: {
                     "requests": len(self.stamps[provider]),
                     "max_in_any_second": most_in_any_window(self.stamps[provider]),
+                    "gaps_under_10ms": _gaps_under(self.stamps[provider], 0.010),
                 }
                 for provider in self.per_second
             }
         ).encode()
+
+
+def _gaps_under(stamps: list[float], seconds: float) -> int:
+    ordered = sorted(stamps)
+    return sum(1 for a, b in itertools.pairwise(ordered) if b - a < seconds)
 
 
 class FakeProtocol(asyncio.Protocol):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from http.cookiejar import DefaultCookiePolicy
 
 import httpx
 import stripe
@@ -92,6 +93,9 @@ class ProviderClients:
                 event_hooks={"request": [self._counter(integration)]},
                 wrap=self._pacer(integration),
             )
+            # One jar for every organization would hand cookies a provider set for one
+            # organization's request to the next organization's: keep none.
+            client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
             self._http[integration] = client
         return client
 

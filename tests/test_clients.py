@@ -13,7 +13,7 @@ from monitor.checks.stripe import StripeCheck, StripeSettings
 from monitor.checks.whatsapp import WhatsAppCheck, WhatsAppSettings
 from monitor.clients import ProviderClients
 from tests.fakes.providers import CANARIES, CUSTOMER_ID, GRAPH_VERSION, WABA_ID
-from tests.fakes.server import FakeServer
+from tests.fakes.server import FakeServer, Reply
 
 
 async def test_shared_clients__checks_reuse_one_connection_and_are_counted(
@@ -73,3 +73,21 @@ async def test_shared_clients__sends_are_spaced_even_when_granted_together(
     gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
     assert min(gaps) > 0.03
     assert arrivals[-1] - arrivals[0] >= 0.4
+
+
+async def test_shared_clients__keep_no_cookies_between_organizations(
+    fake_server: FakeServer,
+) -> None:
+    """A cookie the provider sets for one organization's check is never sent with the next."""
+    fake_server.route(
+        "/v1/balance",
+        Reply.json(200, {"object": "balance", "livemode": False}, {"Set-Cookie": "session=acme"}),
+    )
+    clients = ProviderClients(5.0)
+    shared = clients.http("stripe")
+    try:
+        for _ in range(2):
+            await shared.get(f"{fake_server.url}/v1/balance")
+    finally:
+        await clients.aclose()
+    assert all("cookie" not in r.headers for r in fake_server.requests)

@@ -118,6 +118,7 @@ class FleetService:
         self._last_checked: dict[str, float] = {}  # organization -> monotonic time
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loaded_once = False
+        self._built: dict[tuple[str, str], tuple[Organization, OrganizationTarget | Outcome]] = {}
         self._listing = (
             StripeListRounds(
                 self,
@@ -205,6 +206,8 @@ class FleetService:
             if dispatcher is not None:
                 dispatcher.schedule.remove([*change.removed, *change.changed])
             self._rounds[name].forget(removed)
+            for organization_id in removed:
+                self._built.pop((organization_id, name), None)
             for organization_id in (*change.added, *change.changed):
                 organization = self.directory.get(organization_id)
                 if organization is not None:
@@ -213,8 +216,20 @@ class FleetService:
                 dispatcher.wake()
                 self._begin_round_if_idle(name, first)
 
-    def _schedule(self, organization: Organization, integration: str, *, at_once: bool) -> None:
+    def _target_of(
+        self, organization: Organization, integration: str
+    ) -> OrganizationTarget | Outcome:
+        # Built once per loaded organization, not per check: a reload hands out new objects.
+        key = (organization.id, integration)
+        cached = self._built.get(key)
+        if cached is not None and cached[0] is organization:
+            return cached[1]
         built = self._targets.target(organization, integration)
+        self._built[key] = (organization, built)
+        return built
+
+    def _schedule(self, organization: Organization, integration: str, *, at_once: bool) -> None:
+        built = self._target_of(organization, integration)
         if isinstance(built, Outcome):  # nothing to ask a provider: not_configured at once
             self._record(organization, integration, CheckResult(built, utc_now(), 0.0, 0))
             return
@@ -246,7 +261,7 @@ class FleetService:
         organization = self.directory.get(organization_id)
         if organization is None or (organization_id, integration) in self._inflight:
             return
-        built = self._targets.target(organization, integration)
+        built = self._target_of(organization, integration)
         if isinstance(built, Outcome):
             return
         if self._holds.is_held(organization, built.token_key, integration):
@@ -294,7 +309,7 @@ class FleetService:
         """Every organization with a Stripe customer to check, and its target."""
         pairs = []
         for organization in self.directory:
-            built = self._targets.target(organization, "stripe")
+            built = self._target_of(organization, "stripe")
             if not isinstance(built, Outcome):
                 pairs.append((organization, built))
         return pairs
@@ -328,7 +343,7 @@ class FleetService:
             return
         checks = []
         for integration in self.integrations:
-            built = self._targets.target(organization, integration)
+            built = self._target_of(organization, integration)
             if isinstance(built, Outcome):
                 continue
             checks.append(await self._refresh_one(organization, built))
