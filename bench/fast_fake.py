@@ -10,9 +10,11 @@ in any 1-second window: `GET /_stats`.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
+import selectors
+import socket
+import struct
 import sys
 import time
 from collections import Counter
@@ -46,10 +48,9 @@ class Stats:
         self.per_second: dict[str, Counter[int]] = {"whatsapp": Counter(), "stripe": Counter()}
         self.stamps: dict[str, list[float]] = {"whatsapp": [], "stripe": []}
 
-    def count(self, provider: str) -> None:
-        now = time.time()
-        self.per_second[provider][int(now)] += 1
-        self.stamps[provider].append(now)
+    def count(self, provider: str, at: float) -> None:
+        self.per_second[provider][int(at)] += 1
+        self.stamps[provider].append(at)
 
     def report(self) -> bytes:
         return json.dumps(
@@ -69,46 +70,75 @@ def _gaps_under(stamps: list[float], seconds: float) -> int:
     return sum(1 for a, b in itertools.pairwise(ordered) if b - a < seconds)
 
 
-class FakeProtocol(asyncio.Protocol):
-    """Reads request heads and answers each at once."""
-
-    def __init__(self, stats: Stats) -> None:
-        self._stats = stats
-        self._buffer = b""
-        self._transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        while b"\r\n\r\n" in self._buffer:
-            head, self._buffer = self._buffer.split(b"\r\n\r\n", 1)
-            path = head.split(b" ", 2)[1].split(b"?", 1)[0].decode()
-            body = self._answer(path)
-            assert self._transport is not None
-            self._transport.write(_HEAD % len(body) + body)
-
-    def _answer(self, path: str) -> bytes:
-        parts = path.strip("/").split("/")
-        if path == "/_stats":
-            return self._stats.report()
-        if parts[:2] == ["v1", "customers"]:
-            self._stats.count("stripe")
-            return _customer(parts[2])
-        self._stats.count("whatsapp")
-        return _account(parts[-1])
+# The kernel's receive time of each request (not when this process next ran): what a
+# provider's rate limiter at the edge would count.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 
 
-async def serve(port: int) -> None:
-    """Serve on 127.0.0.1:port until killed."""
+def serve(port: int) -> None:
+    """Serve on 127.0.0.1:port until killed (one thread, non-blocking sockets)."""
     stats = Stats()
-    loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: FakeProtocol(stats), "127.0.0.1", port)
-    async with server:
-        await server.serve_forever()
+    listener = socket.create_server(("127.0.0.1", port), backlog=1024)
+    listener.setblocking(False)
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ, None)
+    while True:
+        for key, _ in selector.select():
+            if key.data is None:
+                _accept(listener, selector)
+            else:
+                _read(key.fileobj, key.data, selector, stats)  # type: ignore[arg-type]
+
+
+def _accept(listener: socket.socket, selector: selectors.BaseSelector) -> None:
+    connection, _ = listener.accept()
+    connection.setblocking(False)
+    connection.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    selector.register(connection, selectors.EVENT_READ, bytearray())
+
+
+def _read(
+    connection: socket.socket, buffer: bytearray, selector: selectors.BaseSelector, stats: Stats
+) -> None:
+    try:
+        data, ancillary, _, _ = connection.recvmsg(65536, 64)
+    except BlockingIOError:
+        return
+    except OSError:
+        data, ancillary = b"", []
+    if not data:
+        selector.unregister(connection)
+        connection.close()
+        return
+    stamp = _kernel_time(ancillary)
+    buffer += data
+    while (end := buffer.find(b"\r\n\r\n")) >= 0:
+        head = bytes(buffer[:end])
+        del buffer[: end + 4]
+        path = head.split(b" ", 2)[1].split(b"?", 1)[0].decode()
+        body = _answer(path, stats, stamp)
+        connection.sendall(_HEAD % len(body) + body)
+
+
+def _kernel_time(ancillary: list[tuple[int, int, bytes]]) -> float:
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+            seconds, nanoseconds = struct.unpack("qq", data[:16])
+            return seconds + nanoseconds / 1e9
+    return time.time()
+
+
+def _answer(path: str, stats: Stats, stamp: float) -> bytes:
+    parts = path.strip("/").split("/")
+    if path == "/_stats":
+        return stats.report()
+    if parts[:2] == ["v1", "customers"]:
+        stats.count("stripe", stamp)
+        return _customer(parts[2])
+    stats.count("whatsapp", stamp)
+    return _account(parts[-1])
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(int(sys.argv[1])))
+    serve(int(sys.argv[1]))

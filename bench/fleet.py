@@ -271,7 +271,8 @@ def report(fake: str, big: Path, small: Path, args: argparse.Namespace) -> None:
     stats = httpx.get(fake + "/_stats").json()
     for provider, seen in stats.items():
         print(
-            f"busiest 1-s window at the fake, {provider}: {seen['max_in_any_second']} (budget 40)"
+            f"busiest 1-s window at the fake, {provider}: {seen['max_in_any_second']} (budget 40);"
+            f" arrivals under 10 ms apart: {seen['gaps_under_10ms']}"
         )
     with running_daemon(fleet_env(fake, small)) as daemon:
         series, render_ms = metrics_cost(daemon)
