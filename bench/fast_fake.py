@@ -59,10 +59,16 @@ class Stats:
                     "requests": len(self.stamps[provider]),
                     "max_in_any_second": most_in_any_window(self.stamps[provider]),
                     "gaps_under_10ms": _gaps_under(self.stamps[provider], 0.010),
+                    "first_small_gaps_at": _small_gaps_at(self.stamps[provider], 0.010),
                 }
                 for provider in self.per_second
             }
         ).encode()
+
+
+def _small_gaps_at(stamps: list[float], seconds: float) -> list[float]:
+    ordered = sorted(stamps)
+    return [round(b - ordered[0], 3) for a, b in itertools.pairwise(ordered) if b - a < seconds][:5]
 
 
 def _gaps_under(stamps: list[float], seconds: float) -> int:

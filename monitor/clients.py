@@ -8,7 +8,6 @@ integration, for `integration_provider_requests_total`.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping
 from http.cookiejar import DefaultCookiePolicy
 
@@ -18,6 +17,7 @@ from pydantic import SecretStr
 
 from monitor.checks.stripe import new_stripe_client
 from monitor.checks.transport import new_http_client
+from monitor.pacing import PacedTransport
 
 # Enough connections for a full budget of checks in flight (budget x deadline), and no more.
 MAX_CONNECTIONS = 100
@@ -27,34 +27,6 @@ HTTP2_INTEGRATIONS = frozenset({"whatsapp"})
 KEEPALIVE_SECONDS = 30.0
 
 RequestCounter = Callable[[str], None]
-
-
-class PacedTransport(httpx.AsyncBaseTransport):
-    """Sends no two requests closer together than `spacing_seconds`.
-
-    The request budget spaces its grants, but a busy event loop can let a granted request sit
-    and then go out right behind the next one; the provider counts arrivals. Spacing the sends
-    too keeps every 1-second window within the budget. After a grant the wait is nearly always
-    zero: it is only ever the gap the loop closed.
-    """
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, spacing_seconds: float) -> None:
-        self._inner = inner
-        self._spacing = spacing_seconds
-        self._next_send = 0.0  # event-loop time
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Wait for the slot, then send."""
-        now = asyncio.get_running_loop().time()
-        wait = self._next_send - now
-        self._next_send = max(now, self._next_send) + self._spacing
-        if wait > 0:
-            await asyncio.sleep(wait)
-        return await self._inner.handle_async_request(request)
-
-    async def aclose(self) -> None:
-        """Close the inner transport."""
-        await self._inner.aclose()
 
 
 class ProviderClients:

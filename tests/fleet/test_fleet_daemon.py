@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
+import subprocess
 from pathlib import Path
 
 import httpx
@@ -316,3 +318,32 @@ def test_fleet__organizations_from_an_sql_query_on_a_real_database(
         body = organization_status(daemon, "org-0002").json()
         assert body["integrations"]["whatsapp"]["status"] == "connected"
         assert body["integrations"]["database"]["status"] == "connected"
+
+
+def test_fleet__promtool_finds_nothing_in_fleet_metrics(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """The fleet exposition, per-organization error series included, is clean for promtool."""
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: scripts/test unpacks Debian's prometheus package"
+    rows = [organization(n) for n in range(3)]
+    serve_fleet(fake_server, rows)
+    fake_server.route(waba_path(rows[0]), graph_error(190, "Error validating access token", 401))
+    orgs = write_organizations(tmp_path / "orgs.yaml", rows)
+    env = fleet_env(fake_server, orgs, **QUIET, MONITOR_ORGANIZATION_METRICS="failing")
+    with running_daemon(env) as daemon:
+        assert daemon.post("/api/organizations/org-0000/integrations/refresh").is_success
+        exposition = daemon.get("/metrics").text
+    assert (
+        'integration_organization_error{integration="whatsapp",organization="org-0000",'
+        'reason="auth"} 1.0' in exposition
+    )
+    done = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=exposition,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip(), done.stderr.strip()) == (0, "", "")
