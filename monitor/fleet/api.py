@@ -16,8 +16,11 @@ from starlette.routing import Route
 
 from monitor.fleet.state import ORGANIZATION_STATUSES
 from monitor.fleet.views import EntryRenderer, OrganizationView
+from monitor.service import ShuttingDown
 
 DEFAULT_LIMIT = 100
+# A daemon shutting down is usually replaced (restart, rolling update) within seconds.
+SHUTDOWN_RETRY_AFTER_SECONDS = 5
 MAX_LIMIT = 1000
 
 
@@ -60,6 +63,7 @@ class Fleet(Protocol):
 
         Raises:
             NoBudget: no budget within the check deadline.
+            ShuttingDown: the daemon stopped first.
         """
         ...
 
@@ -84,11 +88,9 @@ def organization_routes(fleet: Fleet, render: EntryRenderer) -> list[Route]:
         try:
             await fleet.refresh(organization)
         except NoBudget as exc:
-            return JSONResponse(
-                {"error": str(exc)},
-                status_code=503,
-                headers={"Retry-After": str(math.ceil(exc.retry_after_seconds))},
-            )
+            return _unavailable(str(exc), exc.retry_after_seconds)
+        except ShuttingDown:
+            return _unavailable("the monitor is shutting down", SHUTDOWN_RETRY_AFTER_SECONDS)
         body = fleet.view.to_json(organization, render)
         return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
@@ -184,6 +186,14 @@ def summary_document(fleet: Fleet) -> dict[str, Any]:
         "integrations": {name: fleet.status_counts(name) for name in fleet.integrations},
         "source": fleet.source_summary(),
     }
+
+
+def _unavailable(error: str, retry_after_seconds: float) -> Response:
+    return JSONResponse(
+        {"error": error},
+        status_code=503,
+        headers={"Retry-After": str(max(1, math.ceil(retry_after_seconds)))},
+    )
 
 
 def _unknown() -> Response:

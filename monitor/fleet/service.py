@@ -33,6 +33,7 @@ from monitor.fleet.targets import FleetTargets, OrganizationTarget
 from monitor.fleet.views import OrganizationView
 from monitor.logs import log_state_change
 from monitor.runner import Runner, utc_now
+from monitor.service import ShuttingDown
 
 log = structlog.get_logger("monitor.fleet")
 
@@ -118,6 +119,7 @@ class FleetService:
         self._last_checked: dict[str, float] = {}  # organization -> monotonic time
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loaded_once = False
+        self._stopping = False
         self._built: dict[tuple[str, str], tuple[Organization, OrganizationTarget | Outcome]] = {}
         self._listing = (
             StripeListRounds(
@@ -145,7 +147,8 @@ class FleetService:
         self._spawn(self._reload_periodically(), "fleet-reload-timer")
 
     async def stop(self) -> None:
-        """Cancel dispatchers and checks in flight."""
+        """Cancel dispatchers and checks in flight; a refresh waiting gets ShuttingDown."""
+        self._stopping = True
         tasks = [*self._tasks, *self._inflight.values()]
         for task in tasks:
             task.cancel()
@@ -334,10 +337,13 @@ class FleetService:
 
         Raises:
             NoBudget: a provider had no budget within the check deadline.
+            ShuttingDown: the daemon stopped before the checks ended.
         """
         organization = self.directory.get(organization_id)
         if organization is None:
             return
+        if self._stopping:
+            raise ShuttingDown
         last = self._last_checked.get(organization_id)
         if last is not None and self._monotonic() - last < REFRESH_MIN_AGE_SECONDS:
             return
@@ -347,7 +353,10 @@ class FleetService:
             if isinstance(built, Outcome):
                 continue
             checks.append(await self._refresh_one(organization, built))
-        await asyncio.gather(*checks)
+        # Shielded: a caller that goes away must not cancel checks others may share.
+        await asyncio.shield(asyncio.gather(*checks, return_exceptions=True))
+        if self._stopping:
+            raise ShuttingDown
 
     async def _refresh_one(
         self, organization: Organization, target: OrganizationTarget

@@ -5,6 +5,8 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -347,3 +349,28 @@ def test_fleet__promtool_finds_nothing_in_fleet_metrics(
         check=False,
     )
     assert (done.returncode, done.stdout.strip(), done.stderr.strip()) == (0, "", "")
+
+
+def test_fleet__sigterm_during_an_organization_refresh_is_503_and_a_clean_exit(
+    fake_server: FakeServer, tmp_path: Path
+) -> None:
+    """A refresh waiting on a hung provider when the daemon stops gets 503; exit 0, no error."""
+    rows = [organization(0)]
+    serve_fleet(fake_server, rows)
+    fake_server.route(waba_path(rows[0]), Reply(hang=True))
+    orgs = write_organizations(tmp_path / "orgs.yaml", rows)
+    env = fleet_env(fake_server, orgs, **QUIET, MONITOR_CHECK_TIMEOUT_SECONDS="20")
+    with running_daemon(env) as daemon, ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(daemon.post, "/api/organizations/org-0000/integrations/refresh")
+        wait_for(lambda: requests_to(fake_server, waba_path(rows[0])))
+        started = time.monotonic()
+        daemon.process.send_signal(signal.SIGTERM)
+        answer = pending.result(timeout=10)
+        assert daemon.process.wait(timeout=10) == 0
+        stopped_in = time.monotonic() - started
+        levels = {event.get("level") for event in daemon.events()}
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "5"
+    assert stopped_in < 2.5
+    assert "error" not in levels
+    assert "Traceback" not in daemon.stderr()
