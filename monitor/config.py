@@ -125,6 +125,9 @@ class Settings(FleetSettingsFields, BaseSettings):
     monitor_host: str = "0.0.0.0"
     monitor_port: int = Field(9477, ge=0, le=65535)
     monitor_api_token: SecretStr | None = None
+    # How often the status page re-reads the status; the page itself caps what a browser timer
+    # can hold.
+    monitor_ui_refresh_seconds: float = Field(60.0, ge=1, allow_inf_nan=False)
     monitor_retry_transient: bool = False
     monitor_failure_threshold: int = Field(1, ge=1)
     monitor_success_threshold: int = Field(1, ge=1)

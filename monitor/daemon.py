@@ -20,6 +20,7 @@ from monitor.fleet.sources import SourceError
 from monitor.fleet.wiring import Providers, build_fleet, build_providers
 from monitor.http_server import HeadDeadlineProtocol, Server
 from monitor.metrics import MonitorMetrics
+from monitor.page import PageConfig
 from monitor.redaction import Redactor
 from monitor.runner import Runner
 from monitor.service import Monitor
@@ -62,6 +63,17 @@ def build_monitor(
     return Monitor(runner, store, metrics, settings.monitor_interval_seconds)
 
 
+def page_config(settings: Settings, *, fleet_mode: bool) -> PageConfig:
+    """What the status page is told: how often to re-read, and the intervals for staleness."""
+    return PageConfig(
+        refresh_seconds=settings.monitor_ui_refresh_seconds,
+        interval_seconds=settings.monitor_interval_seconds,
+        organization_interval_seconds=(
+            settings.monitor_organization_interval_seconds if fleet_mode else None
+        ),
+    )
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind the listening socket up front, so a taken port fails before anything starts."""
     family, kind, proto, _, address = socket.getaddrinfo(
@@ -100,11 +112,19 @@ async def _serve(settings: Settings, sock: socket.socket) -> int:
     monitor = build_monitor(settings, registry, providers)
     fleet = None
     if providers is not None:
-        fleet = build_fleet(settings, registry, providers, lambda: monitor.snapshot)
+        fleet = build_fleet(
+            settings, registry, providers, lambda: monitor.snapshot, monitor.history
+        )
         await _first_load(fleet)
     token = settings.monitor_api_token.get_secret_value() if settings.monitor_api_token else None
     config = uvicorn.Config(
-        create_app(monitor, registry, token, FleetReader(fleet) if fleet else None),
+        create_app(
+            monitor,
+            registry,
+            token,
+            FleetReader(fleet) if fleet else None,
+            page=page_config(settings, fleet_mode=fleet is not None),
+        ),
         log_config=None,
         access_log=False,
         lifespan="off",

@@ -12,6 +12,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from monitor.checks.base import CheckResult
+from monitor.history import ChangeHistory
 from monitor.logs import log_state_change
 from monitor.metrics import MonitorMetrics
 from monitor.runner import Clock, Runner, utc_now
@@ -46,6 +47,7 @@ class Monitor:
         metrics: what /metrics exports.
         interval_seconds: time between scheduled cycles.
         clock: wall clock for timestamps; monotonic: clock for ages and heartbeats.
+        history: where state changes are kept for the status page (a new one by default).
     """
 
     def __init__(
@@ -57,8 +59,10 @@ class Monitor:
         *,
         clock: Clock = utc_now,
         monotonic: Callable[[], float] = time.monotonic,
+        history: ChangeHistory | None = None,
     ) -> None:
         self._runner = runner
+        self.history = history if history is not None else ChangeHistory()
         self.store = store
         self._metrics = metrics
         self.interval_seconds = interval_seconds
@@ -234,6 +238,9 @@ class Monitor:
             if transition.previous != UNKNOWN:
                 self._metrics.state_changes.labels(transition.integration).inc()
             log_transition(transition)
+            self.history.record(
+                transition.integration, transition.previous, transition.current, transition.result
+            )
         log.debug(
             "monitor.cycle_finished",
             overall_status=snapshot.overall_status.value,

@@ -1,4 +1,5 @@
-"""The HTTP side: the dashboard's JSON, health+json, /metrics and the Kubernetes probes.
+"""The HTTP side: the dashboard's JSON, health+json, /metrics, the Kubernetes probes and the
+status page.
 
 Every answer comes from the cached snapshot; only POST /api/integrations/refresh runs checks.
 Personal data (the Stripe customer's email) is served only behind MONITOR_API_TOKEN.
@@ -24,6 +25,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from monitor import __version__
 from monitor.fleet.api import Fleet, organization_routes
 from monitor.health import health_document, not_ready_document
+from monitor.history import MAX_CHANGES
+from monitor.page import PageConfig, page_routes
 from monitor.service import Monitor, ShuttingDown
 from monitor.snapshot import Reported
 
@@ -83,8 +86,14 @@ def create_app(
     registry: CollectorRegistry,
     api_token: str | None,
     fleet: Fleet | None = None,
+    *,
+    page: PageConfig | None = None,
 ) -> Starlette:
-    """The ASGI app over one monitor and its metrics registry (and, in fleet mode, the fleet)."""
+    """The ASGI app over one monitor and its metrics registry (and, in fleet mode, the fleet).
+
+    The status page is served with `page` (by default: refresh every 60 s, the monitor's
+    interval, no organization pages).
+    """
     # Whoever can read the API without a token must not read personal data in it.
     personal = bool(api_token)
 
@@ -136,8 +145,20 @@ def create_app(
             return PlainTextResponse("ok\n")
         return PlainTextResponse("first check cycle not finished\n", status_code=503)
 
+    async def history(request: Request) -> Response:
+        limit = _history_limit(request.query_params.get("limit"))
+        if limit is None:
+            return JSONResponse(
+                {"error": f"limit must be a whole number from 1 to {MAX_CHANGES}"},
+                status_code=400,
+            )
+        organization = request.query_params.get("organization") or None
+        changes = monitor.history.latest(limit, organization)
+        return JSONResponse({"changes": [change.to_json() for change in changes]})
+
     routes = [
         Route("/api/integrations/status", status, methods=["GET"]),
+        Route("/api/integrations/history", history, methods=["GET"]),
         Route("/api/integrations/refresh", refresh, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
@@ -147,12 +168,14 @@ def create_app(
     if fleet is not None:
         render = functools.partial(Reported.to_json, personal=personal)
         routes += organization_routes(fleet, render)
+    routes += page_routes(page or PageConfig(interval_seconds=monitor.interval_seconds))
     middleware = [Middleware(HeaderSizeLimitMiddleware)]
     if api_token:
         middleware.append(Middleware(BearerTokenMiddleware, token=api_token))
     return Starlette(routes=routes, middleware=middleware)
 
 
+DEFAULT_HISTORY_LIMIT = 100
 # The refresh button sends no body, or an empty JSON object; anything bigger is a mistake.
 MAX_REFRESH_BODY_BYTES = 1024
 REFRESH_BODY_SECONDS = 5.0
@@ -190,6 +213,15 @@ async def _capped_body(request: Request) -> bytes | None:
         if len(body) > MAX_REFRESH_BODY_BYTES:
             return None
     return body
+
+
+def _history_limit(raw: str | None) -> int | None:
+    """The `limit` asked for (100 when absent); None when it is not 1 to MAX_CHANGES."""
+    if raw is None:
+        return DEFAULT_HISTORY_LIMIT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_CHANGES:
+        return None
+    return int(raw)
 
 
 def _not_ready() -> Response:

@@ -31,6 +31,7 @@ from monitor.fleet.state import FleetState, OrganizationTransition
 from monitor.fleet.stripe_list import StripeAccount, StripeListRounds
 from monitor.fleet.targets import FleetTargets, OrganizationTarget
 from monitor.fleet.views import OrganizationView
+from monitor.history import ChangeHistory
 from monitor.logs import log_state_change
 from monitor.runner import Runner, utc_now
 from monitor.service import ShuttingDown
@@ -55,6 +56,7 @@ class FleetParts:
         view: answers in the dashboard's shape.
         budgets: per-provider request budgets, shared with the platform.
         metrics: the fleet metrics.
+        history: where logged state changes are also kept, for the status page.
     """
 
     directory: OrganizationDirectory
@@ -64,6 +66,7 @@ class FleetParts:
     view: OrganizationView
     budgets: Budgets
     metrics: FleetMetrics
+    history: ChangeHistory | None = None
 
 
 class FleetService:
@@ -90,6 +93,7 @@ class FleetService:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.directory = parts.directory
+        self._history = parts.history
         self.state = parts.state
         self.view = parts.view
         self.integrations: Sequence[str] = parts.targets.integrations
@@ -305,6 +309,14 @@ class FleetService:
             self._metrics.state_changes.labels(integration).inc()
         if not transition.is_first or transition.current is Status.ERROR:
             log_organization_transition(transition)
+            if self._history is not None:
+                self._history.record(
+                    integration,
+                    transition.previous,
+                    transition.current,
+                    result,
+                    organization=organization.id,
+                )
 
     # --- Stripe list mode ------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from monitor.fleet.state import FleetState
 from monitor.fleet.stripe_list import StripeAccount
 from monitor.fleet.targets import FleetTargets
 from monitor.fleet.views import OrganizationView
+from monitor.history import ChangeHistory
 from monitor.redaction import Redactor
 from monitor.runner import Admission, Runner
 from monitor.snapshot import Snapshot
@@ -89,8 +90,10 @@ def build_fleet(
     registry: CollectorRegistry,
     providers: Providers,
     platform_snapshot: Callable[[], Snapshot | None],
+    history: ChangeHistory | None = None,
 ) -> FleetService:
-    """The fleet service over the configured organization source."""
+    """The fleet service over the configured organization source (its changes kept in
+    `history` too, next to the platform's)."""
     targets = FleetTargets(settings, providers.clients)
     state = FleetState(
         targets.integrations,
@@ -118,6 +121,7 @@ def build_fleet(
         view=OrganizationView(state, targets.integrations, shared, platform_snapshot),
         budgets=providers.budgets,
         metrics=metrics,
+        history=history,
     )
     return FleetService(
         parts,

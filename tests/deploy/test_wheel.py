@@ -173,3 +173,14 @@ def test_wheel_daemon__passes_the_image_healthcheck_and_stops_cleanly(
         if daemon.poll() is None:
             daemon.kill()
             daemon.wait(timeout=10)
+
+
+def test_wheel__ships_the_status_page(venv_bin: Path, tmp_path: Path):
+    """The page's HTML, CSS and JavaScript are in the wheel: `/` works from an installed copy."""
+    code = (
+        "from importlib import resources; page = resources.files('monitor.page'); "
+        "print(*(n for n in ('index.html', 'page.css', 'page.js') if page.joinpath(n).is_file()))"
+    )
+    result = run([str(venv_bin / "python"), "-I", "-c", code], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["index.html", "page.css", "page.js"]
