@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,6 +18,7 @@ from tests.fakes.providers import (
 from tests.fakes.server import FakeServer, Reply
 from tests.support.daemon import Daemon, running_daemon, wait_for
 from tests.support.postgres import PostgresServer
+from tests.support.promtool import check_metrics
 
 FAST = {"MONITOR_INTERVAL_SECONDS": "1", "MONITOR_CHECK_TIMEOUT_SECONDS": "0.5"}
 
@@ -327,20 +326,11 @@ def test_daemon__canary_secrets_never_leave(fake_server: FakeServer) -> None:
 
 def test_daemon__promtool_finds_nothing_in_metrics(fake_server: FakeServer) -> None:
     """`promtool check metrics` reports nothing on the live exposition."""
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool is missing: install Debian's prometheus package"
     fake_server.route(WABA_PATH, graph_error(190, "expired"))
     with running_daemon({**provider_env(fake_server), **FAST}) as daemon:
         wait_for(lambda: whatsapp_status(daemon) == "error")
         exposition = daemon.get("/metrics").text
-    done = subprocess.run(
-        [promtool, "check", "metrics"],
-        input=exposition,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = check_metrics(exposition)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == ""
     assert done.stderr.strip() == ""

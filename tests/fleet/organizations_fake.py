@@ -73,6 +73,15 @@ def serve_fleet(server: FakeServer, rows: Sequence[dict[str, Any]]) -> None:
             server.route(customer_path(row), healthy_customer(row))
 
 
+def healthy_fleet(
+    server: FakeServer, folder: Path, count: int
+) -> tuple[list[dict[str, Any]], Path]:
+    """`count` organizations healthy at both providers, and their organization file."""
+    rows = [organization(n) for n in range(count)]
+    serve_fleet(server, rows)
+    return rows, write_organizations(folder / "orgs.yaml", rows)
+
+
 def fleet_env(server: FakeServer, organizations_file: Path, **extra: str) -> dict[str, str]:
     """A daemon in fleet mode against the fake, the platform's own checks left out."""
     return {

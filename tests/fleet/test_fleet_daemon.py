@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +16,7 @@ from tests.fleet.organizations_fake import (
     PLATFORM_TOKEN,
     customer_path,
     fleet_env,
+    healthy_fleet,
     organization,
     requests_to,
     serve_fleet,
@@ -27,6 +26,7 @@ from tests.fleet.organizations_fake import (
 from tests.fleet.windows import most_in_any_window
 from tests.support.daemon import Daemon, running_daemon, wait_for
 from tests.support.postgres import PostgresServer
+from tests.support.promtool import check_metrics
 
 # Long enough that nothing is due during a test unless a test makes it so.
 QUIET = {"MONITOR_ORGANIZATION_INTERVAL_SECONDS": "3600"}
@@ -47,9 +47,7 @@ def test_fleet__pending_until_checked_then_refresh_checks_within_budget(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
     """Before its first check an organization is pending; a refresh checks it at once."""
-    rows = [organization(n) for n in range(3)]
-    serve_fleet(fake_server, rows)
-    orgs = write_organizations(tmp_path / "orgs.yaml", rows)
+    rows, orgs = healthy_fleet(fake_server, tmp_path, 3)
     with running_daemon(fleet_env(fake_server, orgs, **QUIET)) as daemon:
         pending = organization_status(daemon, "org-0001").json()
         assert pending["integrations"]["whatsapp"] == {
@@ -71,9 +69,7 @@ def test_fleet__unknown_organization_is_404_and_lists_are_paged(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
     """An unknown id is a plain 404; the list pages in id order with a cursor and a total."""
-    rows = [organization(n) for n in range(5)]
-    serve_fleet(fake_server, rows)
-    orgs = write_organizations(tmp_path / "orgs.yaml", rows)
+    _, orgs = healthy_fleet(fake_server, tmp_path, 5)
     with running_daemon(fleet_env(fake_server, orgs, **QUIET)) as daemon:
         missing = organization_status(daemon, "no-such-org")
         assert (missing.status_code, missing.json()) == (404, {"error": "unknown organization"})
@@ -157,9 +153,7 @@ def test_fleet__budget_holds_in_every_second_and_rounds_stretch(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
     """30 organizations every 2 s at 5 requests/s: never 6 in a second; the stretch is said."""
-    rows = [organization(n) for n in range(30)]
-    serve_fleet(fake_server, rows)
-    orgs = write_organizations(tmp_path / "orgs.yaml", rows)
+    _, orgs = healthy_fleet(fake_server, tmp_path, 30)
     env = fleet_env(
         fake_server,
         orgs,
@@ -180,9 +174,7 @@ def test_fleet__budget_holds_in_every_second_and_rounds_stretch(
 
 def test_fleet__first_round_is_spread_not_a_burst(fake_server: FakeServer, tmp_path: Path) -> None:
     """40 organizations due every 4 s with budget to spare: checks spread over the interval."""
-    rows = [organization(n) for n in range(40)]
-    serve_fleet(fake_server, rows)
-    orgs = write_organizations(tmp_path / "orgs.yaml", rows)
+    _, orgs = healthy_fleet(fake_server, tmp_path, 40)
     env = fleet_env(
         fake_server,
         orgs,
@@ -243,9 +235,7 @@ def test_fleet__refresh_without_budget_in_time_is_503(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
     """A budget of one request per 10 s: the second refresh within it gets 503 and Retry-After."""
-    rows = [organization(n) for n in range(2)]
-    serve_fleet(fake_server, rows)
-    orgs = write_organizations(tmp_path / "orgs.yaml", rows)
+    _, orgs = healthy_fleet(fake_server, tmp_path, 2)
     env = fleet_env(
         fake_server,
         orgs,
@@ -326,8 +316,6 @@ def test_fleet__promtool_finds_nothing_in_fleet_metrics(
     fake_server: FakeServer, tmp_path: Path
 ) -> None:
     """The fleet exposition, per-organization error series included, is clean for promtool."""
-    promtool = shutil.which("promtool")
-    assert promtool, "promtool is missing: scripts/test unpacks Debian's prometheus package"
     rows = [organization(n) for n in range(3)]
     serve_fleet(fake_server, rows)
     fake_server.route(waba_path(rows[0]), graph_error(190, "Error validating access token", 401))
@@ -340,14 +328,7 @@ def test_fleet__promtool_finds_nothing_in_fleet_metrics(
         'integration_organization_error{integration="whatsapp",organization="org-0000",'
         'reason="auth"} 1.0' in exposition
     )
-    done = subprocess.run(
-        [promtool, "check", "metrics"],
-        input=exposition,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    done = check_metrics(exposition)
     assert (done.returncode, done.stdout.strip(), done.stderr.strip()) == (0, "", "")
 
 
