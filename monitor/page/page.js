@@ -116,6 +116,12 @@
     return date.toLocaleString();
   }
 
+  // Today's times without the date, older ones with it.
+  function when(date) {
+    const today = date.toDateString() === new Date().toDateString();
+    return today ? date.toLocaleTimeString() : date.toLocaleString();
+  }
+
   function interval() {
     const own = state.config.organization_interval_seconds;
     return state.organization !== null && own ? own : state.config.interval_seconds;
@@ -221,7 +227,7 @@
     if (typeof entry.duration_ms === "number") {
       addFact(facts, "Latency", Math.round(entry.duration_ms) + " ms");
     }
-    if (entry.checked_at) addFact(facts, "Checked", new Date(entry.checked_at).toLocaleString());
+    if (entry.checked_at) addFact(facts, "Checked", when(new Date(entry.checked_at)));
     for (const [key, value] of Object.entries(entry.details || {})) {
       addFact(facts, key.replace(/_/g, " "), typeof value === "object" ? JSON.stringify(value) : String(value));
     }
@@ -254,7 +260,7 @@
   function changeItem(change) {
     const item = element("li", "change");
     const at = new Date(change.at);
-    const time = element("time", "when", at.toLocaleString());
+    const time = element("time", "when", when(at));
     time.dateTime = change.at;
     const what = element("span", "what");
     if (change.organization && state.organization === null) {
