@@ -65,6 +65,7 @@
     } catch (_) {
       throw new Unreachable("unreachable");
     }
+    reached(); // any answer, even a refusal, means the daemon is there
     if (response.status === 401) throw new Unauthorized(Boolean(token));
     let body = null;
     try {
@@ -76,7 +77,6 @@
       const said = body && typeof body.error === "string" ? body.error : "HTTP " + response.status;
       throw new Failed(response.status, said);
     }
-    reached();
     return body;
   }
 

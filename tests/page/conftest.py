@@ -1,4 +1,4 @@
-"""Debian's Chromium driven by Playwright, one browser for the whole session, a fresh context
+"""Debian's Chromium driven by Playwright, one browser for these tests, a fresh context
 (cookies, sessionStorage) per test."""
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 375, "height": 740}
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API holds an event loop as the running loop
+# of the main thread while it is open, and asyncio tests elsewhere cannot start theirs then.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium (scripts/test installs it; `playwright install` is never used)."""
     if not CHROMIUM.exists():
