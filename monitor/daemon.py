@@ -14,8 +14,8 @@ from prometheus_client import CollectorRegistry
 
 from monitor import __version__
 from monitor.config import Settings
+from monitor.fleet.lifecycle import FleetLifecycle
 from monitor.fleet.reading import FleetReader
-from monitor.fleet.service import FleetService
 from monitor.fleet.sources import SourceError
 from monitor.fleet.wiring import Providers, build_fleet, build_providers
 from monitor.http_server import HeadDeadlineProtocol, Server
@@ -110,12 +110,13 @@ async def _serve(settings: Settings, sock: socket.socket) -> int:
     registry = CollectorRegistry()
     providers = build_providers(settings, registry) if settings.organization_source else None
     monitor = build_monitor(settings, registry, providers)
-    fleet = None
+    fleet = lifecycle = None
     if providers is not None:
         fleet = build_fleet(
             settings, registry, providers, lambda: monitor.snapshot, monitor.history
         )
-        await _first_load(fleet)
+        lifecycle = FleetLifecycle(fleet, settings.monitor_organizations_reload_seconds)
+        await _first_load(lifecycle)
     token = settings.monitor_api_token.get_secret_value() if settings.monitor_api_token else None
     config = uvicorn.Config(
         create_app(
@@ -141,16 +142,16 @@ async def _serve(settings: Settings, sock: socket.socket) -> int:
         config=settings.public_view(),
     )
     monitor.start()
-    if fleet is not None:
-        fleet.start()
-        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, fleet.reload_soon)
+    if lifecycle is not None:
+        lifecycle.start()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, lifecycle.reload_soon)
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     stopping = asyncio.create_task(stop_requested.wait())
     await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
     server.should_exit = True
     await monitor.stop()
-    if fleet is not None:
-        await fleet.stop()
+    if lifecycle is not None:
+        await lifecycle.stop()
     await serving
     if providers is not None:
         await providers.clients.aclose()
@@ -159,11 +160,11 @@ async def _serve(settings: Settings, sock: socket.socket) -> int:
     return 0
 
 
-async def _first_load(fleet: FleetService) -> None:
+async def _first_load(lifecycle: FleetLifecycle) -> None:
     """A file source was read once before the port was bound; a database source that fails
     now is tried again in the background while the platform checks run."""
     with contextlib.suppress(SourceError):
-        await fleet.load()
+        await lifecycle.load()
 
 
 def _stop_event() -> asyncio.Event:

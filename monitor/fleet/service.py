@@ -9,9 +9,8 @@ the state table records it; readers (API, metrics, logs) only read. The one call
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +39,6 @@ log = structlog.get_logger("monitor.fleet")
 
 # A refresh this soon after an organization's last check returns that check.
 REFRESH_MIN_AGE_SECONDS = 5.0
-# A database source that fails at start is tried again this often.
-START_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,6 @@ class FleetService:
         parts: the collaborators.
         interval_seconds: MONITOR_ORGANIZATION_INTERVAL_SECONDS.
         timeout_seconds: the check deadline (and a refresh's longest wait for budget).
-        reload_seconds: MONITOR_ORGANIZATIONS_RELOAD_SECONDS.
         stripe_listing: in Stripe list mode, the account to list the customers of.
         wall_clock, monotonic: clocks (fakes in tests).
     """
@@ -87,7 +83,6 @@ class FleetService:
         *,
         interval_seconds: float,
         timeout_seconds: float,
-        reload_seconds: float = 300.0,
         stripe_listing: StripeAccount | None = None,
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
@@ -103,7 +98,6 @@ class FleetService:
         self._metrics = metrics = parts.metrics
         self._interval = interval_seconds
         self._timeout = timeout_seconds
-        self._reload_seconds = reload_seconds
         self._wall_clock = wall_clock
         self._monotonic = monotonic
         self._holds = ProviderHolds(budgets, interval_seconds, monotonic, wall_clock)
@@ -121,7 +115,6 @@ class FleetService:
         }
         self._inflight: dict[tuple[str, str], asyncio.Task[CheckResult]] = {}
         self._last_checked: dict[str, float] = {}  # organization -> monotonic time
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._loaded_once = False
         self._stopping = False
         self._built: dict[tuple[str, str], tuple[Organization, OrganizationTarget | Outcome]] = {}
@@ -138,25 +131,24 @@ class FleetService:
             else None
         )
 
-    # --- lifecycle -------------------------------------------------------------------------
+    # --- what runs in the background (see FleetLifecycle) -----------------------------------
 
-    def start(self) -> None:
-        """Start the dispatchers (and, when the first load has not happened, the first load)."""
-        for dispatcher in self._dispatchers.values():
-            self._spawn(dispatcher.run(), "fleet-dispatch")
+    @property
+    def loaded(self) -> bool:
+        """Whether a load has succeeded since start."""
+        return self._loaded_once
+
+    def background(self) -> list[Coroutine[Any, Any, None]]:
+        """The loops to run for ever: one dispatcher per scheduled integration, the listing."""
+        loops = [dispatcher.run() for dispatcher in self._dispatchers.values()]
         if self._listing is not None:
-            self._spawn(self._listing.run(), "fleet-stripe-listing")
-        if not self._loaded_once:
-            self._spawn(self._load_until_it_works(), "fleet-first-load")
-        self._spawn(self._reload_periodically(), "fleet-reload-timer")
+            loops.append(self._listing.run())
+        return loops
 
-    async def stop(self) -> None:
-        """Cancel dispatchers and checks in flight; a refresh waiting gets ShuttingDown."""
+    def stop_checks(self) -> list[asyncio.Task[CheckResult]]:
+        """From now on a refresh gets ShuttingDown; the checks in flight, to cancel."""
         self._stopping = True
-        tasks = [*self._tasks, *self._inflight.values()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        return list(self._inflight.values())
 
     async def load(self) -> DirectoryChange:
         """Load or reload the organizations and apply the change.
@@ -171,32 +163,6 @@ class FleetService:
             raise
         self._apply(change)
         return change
-
-    def reload_soon(self) -> None:
-        """A reload in the background (SIGHUP, the reload timer); a failure keeps the list."""
-        self._spawn(self._reload_quietly(), "fleet-reload")
-
-    async def _reload_quietly(self) -> None:
-        with contextlib.suppress(SourceError):  # logged by the directory; the list stays
-            await self.load()
-
-    async def _reload_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self._reload_seconds)
-            if self._loaded_once:
-                await self._reload_quietly()
-
-    async def _load_until_it_works(self) -> None:
-        while not self._loaded_once:
-            try:
-                await self.load()
-            except SourceError:
-                await asyncio.sleep(START_RETRY_SECONDS)
-
-    def _spawn(self, work: Any, name: str) -> None:
-        task = asyncio.create_task(work, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     # --- applying a load -------------------------------------------------------------------
 

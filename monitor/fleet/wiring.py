@@ -127,7 +127,6 @@ def build_fleet(
         parts,
         interval_seconds=settings.monitor_organization_interval_seconds,
         timeout_seconds=settings.monitor_check_timeout_seconds,
-        reload_seconds=settings.monitor_organizations_reload_seconds,
         stripe_listing=_stripe_listing(settings, providers),
     )
 
