@@ -7,7 +7,6 @@ Its own integrations come from the table (`pending` until their first result); t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from monitor.checks.base import Status, rfc3339
@@ -84,15 +83,6 @@ class OrganizationView:
             "overall_status": overall_of(entries).value,
             "last_checked": rfc3339(max(checked)) if checked else None,
         }
-
-    def last_checked(self, organization: str) -> datetime | None:
-        """When the organization's own integrations were last checked."""
-        checked = [
-            entry.reported.checked_at
-            for name in self._own
-            if (entry := self._state.reported(organization, name)) is not None
-        ]
-        return max(checked, default=None)
 
 
 def overall_of(entries: Mapping[str, Reported | None]) -> Overall:
