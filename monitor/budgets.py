@@ -53,8 +53,8 @@ class _Waiter:
 
 # The provider counts requests as they arrive, not as we grant them: a request that waits longer
 # for its connection than the next one narrows the gap between them. Spacing grants this much
-# wider than the budget needs absorbs that much jitter (5 % of the budget's throughput).
-JITTER_GUARD = 0.05
+# wider than the budget needs absorbs that much jitter (10 % of the budget's throughput).
+JITTER_GUARD = 0.10
 
 
 def spacing_seconds(requests_per_second: float) -> float:
