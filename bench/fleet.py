@@ -191,7 +191,7 @@ def blackbox_cpu_per_probe(fake: str, rate: float, seconds: float) -> float | No
         try:
             base = f"http://127.0.0.1:{port}"
             wait_for(lambda: _answers(base + "/-/healthy"), timeout=10)
-            probe = f"/probe?module=http_2xx&target={fake}/v25.0/10000001"
+            probe = f"/probe?module=http_2xx&target={fake}/blackbox/v25.0/10000001"
             with httpx.Client(base_url=base, timeout=10) as client:
                 cpu, count, start = cpu_seconds(process.pid), 0, time.perf_counter()
                 while time.perf_counter() - start < seconds:
