@@ -21,6 +21,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from monitor.fleet.scale_settings import ScaleOutSettingsFields
 from monitor.fleet.settings import FleetSettingsFields
 from monitor.redaction import MIN_SECRET_LENGTH
 
@@ -96,7 +97,7 @@ _TOO_SHORT = f"is too short to be kept out of logs (at least {MIN_SECRET_LENGTH}
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 
 
-class Settings(FleetSettingsFields, BaseSettings):
+class Settings(FleetSettingsFields, ScaleOutSettingsFields, BaseSettings):
     """Every variable the monitor reads; names are the contract, see the README."""
 
     model_config = SettingsConfigDict(
@@ -107,11 +108,16 @@ class Settings(FleetSettingsFields, BaseSettings):
     whatsapp_business_account_id: str | None = Field(None, pattern=r"^\d+$")
     whatsapp_graph_api_url: HttpUrl = "https://graph.facebook.com"
     whatsapp_graph_api_version: str = Field("v25.0", pattern=r"^v\d+\.\d+$")
+    whatsapp_app_id: str | None = Field(None, pattern=r"^\d+$")
     stripe_secret_key: SecretStr | None = None
     stripe_customer_id: str | None = None
     stripe_api_url: HttpUrl = "https://api.stripe.com"
+    stripe_webhook_endpoint_id: str | None = Field(None, pattern=r"^we_[A-Za-z0-9]+$")
     resend_api_key: SecretStr | None = None
     resend_api_url: HttpUrl = "https://api.resend.com"
+    resend_domain: Annotated[str | None, BeforeValidator(_lower)] = Field(
+        None, max_length=253, pattern=r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+    )
     supabase_url: HttpUrl | None = None
     supabase_service_role_key: SecretStr | None = None
     supabase_health_table: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_.]*$")
@@ -142,6 +148,7 @@ class Settings(FleetSettingsFields, BaseSettings):
         "resend_api_key",
         "supabase_service_role_key",
         "monitor_api_token",
+        "monitor_status_sink_url",
     )
     @classmethod
     def _long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
@@ -149,7 +156,7 @@ class Settings(FleetSettingsFields, BaseSettings):
             raise ValueError(_TOO_SHORT)
         return secret
 
-    @field_validator("database_url")
+    @field_validator("database_url", "monitor_status_sink_url")
     @classmethod
     def _parseable_dsn(cls, dsn: SecretStr | None) -> SecretStr | None:
         if dsn is not None:
@@ -179,9 +186,19 @@ class Settings(FleetSettingsFields, BaseSettings):
             has_api_token=self.monitor_api_token is not None,
             host=self.monitor_host,
         )
+        problems += self.scale_out_problems(
+            in_fleet_mode=self.organization_source is not None,
+            has_database_url=self.database_url is not None,
+        )
         if problems:
             raise ValueError(_SEPARATE.join(problems))
         return self
+
+    @property
+    def status_sink_dsn(self) -> str | None:
+        """Where organization statuses are written: MONITOR_STATUS_SINK_URL, else DATABASE_URL."""
+        url = self.monitor_status_sink_url or self.database_url
+        return url.get_secret_value() if url is not None else None
 
     def secret_values(self) -> list[str]:
         """Every secret that is set, plus the password inside DATABASE_URL."""
@@ -194,12 +211,14 @@ class Settings(FleetSettingsFields, BaseSettings):
                 self.supabase_service_role_key,
                 self.database_url,
                 self.monitor_api_token,
+                self.monitor_status_sink_url,
             )
             if s is not None
         ]
-        if self.database_url is not None:
-            conninfo = psycopg.conninfo.conninfo_to_dict(self.database_url.get_secret_value())
-            secrets += [str(conninfo["password"])] if conninfo.get("password") else []
+        for dsn in (self.database_url, self.monitor_status_sink_url):
+            if dsn is not None:
+                conninfo = psycopg.conninfo.conninfo_to_dict(dsn.get_secret_value())
+                secrets += [str(conninfo["password"])] if conninfo.get("password") else []
         return secrets
 
     def public_view(self) -> dict[str, Any]:
@@ -237,6 +256,9 @@ _SEPARATE = "\n"
 _PATTERN_HINTS = {
     "whatsapp_business_account_id": "should be the numeric WhatsApp Business Account id",
     "whatsapp_graph_api_version": "should be a Graph API version such as v25.0",
+    "whatsapp_app_id": "should be the numeric Meta app id",
+    "stripe_webhook_endpoint_id": "should be a Stripe webhook endpoint id such as we_123",
+    "resend_domain": "should be a domain name such as mail.example.com",
     "supabase_health_table": "should be a table name (letters, digits, _; schema.table allowed)",
     "monitor_organizations_table": "should be a table or view name (schema.name allowed)",
 }

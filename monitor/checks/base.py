@@ -32,6 +32,8 @@ class Reason(StrEnum):
     UPSTREAM_ERROR = "upstream_error"
     INVALID_RESPONSE = "invalid_response"
     INTERNAL = "internal"
+    # The provider answers and the credentials work, but the setup will not deliver.
+    MISCONFIGURED = "misconfigured"
 
 
 _REASON_BY_HTTP_STATUS = {
