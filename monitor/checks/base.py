@@ -170,6 +170,8 @@ class Target:
     # Whether a run sends requests that count against the provider's budget (a check that is
     # not configured sends none).
     budgeted: bool = False
+    # How many requests one run sends; each takes a unit of the provider's budget.
+    requests: int = 1
 
 
 def rfc3339(moment: datetime) -> str:

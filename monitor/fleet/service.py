@@ -104,7 +104,11 @@ class FleetService:
         listed = {"stripe"} if stripe_listing is not None else set()
         self._dispatchers = {
             name: Dispatcher(
-                Schedule(interval_seconds), budgets[name], 1, self._starter(name), wall_clock
+                Schedule(interval_seconds),
+                budgets[name],
+                parts.targets.requests_per_check(name),
+                self._starter(name),
+                wall_clock,
             )
             for name in self.integrations
             if name not in listed
@@ -219,7 +223,10 @@ class FleetService:
                 lambda: {o.id for o in self.directory if o.id in schedule}
             )
         self._rounds[integration].warn_if_stretched(
-            len(schedule), 1, self._budgets[integration], self._interval
+            len(schedule),
+            self._targets.requests_per_check(integration),
+            self._budgets[integration],
+            self._interval,
         )
 
     # --- checking --------------------------------------------------------------------------
@@ -342,8 +349,11 @@ class FleetService:
         running = self._inflight.get(target.key)
         if running is not None:
             return running
+        deadline = self._monotonic() + self._timeout
         try:
-            await self._budgets[target.integration].acquire(Priority.HIGH, self._timeout)
+            for _ in range(target.target.requests):
+                left = max(0.0, deadline - self._monotonic())
+                await self._budgets[target.integration].acquire(Priority.HIGH, left)
         except NoBudgetInTime as exc:
             raise NoBudget(exc.retry_after) from None
         return self._launch(organization, target, scheduled=False)

@@ -55,6 +55,10 @@ class FleetTargets:
             name for name in FLEET_INTEGRATIONS if name in settings.monitor_integrations
         )
 
+    def requests_per_check(self, integration: str) -> int:
+        """How many requests one organization check of `integration` sends (budget it takes)."""
+        return 1
+
     def target(self, organization: Organization, integration: str) -> OrganizationTarget | Outcome:
         """The target to check, or the not_configured outcome when there is nothing to check."""
         if integration == "whatsapp":

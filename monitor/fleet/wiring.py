@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,8 +47,11 @@ class Providers:
         async def admit(target: Target) -> None:
             if not target.budgeted or target.kind not in budgets:
                 return
+            deadline = time.monotonic() + max_wait_seconds
             try:
-                await budgets[target.kind].acquire(Priority.HIGH, max_wait_seconds)
+                for _ in range(target.requests):
+                    left = max(0.0, deadline - time.monotonic())
+                    await budgets[target.kind].acquire(Priority.HIGH, left)
             except NoBudgetInTime as exc:
                 raise CheckFailed(
                     Reason.RATE_LIMITED,
