@@ -16,6 +16,7 @@ from monitor import __version__
 from monitor.config import Settings
 from monitor.fleet.lifecycle import FleetLifecycle
 from monitor.fleet.reading import FleetReader
+from monitor.fleet.shards import ShardAssignment, export_shard
 from monitor.fleet.sources import SourceError
 from monitor.fleet.wiring import Providers, build_fleet, build_providers
 from monitor.http_server import HeadDeadlineProtocol, Server
@@ -108,6 +109,8 @@ def run_daemon(settings: Settings) -> int:
 
 async def _serve(settings: Settings, sock: socket.socket) -> int:
     registry = CollectorRegistry()
+    shards = ShardAssignment(settings.shard)
+    export_shard(registry, shards)
     providers = build_providers(settings, registry) if settings.organization_source else None
     monitor = build_monitor(settings, registry, providers)
     fleet = lifecycle = None
@@ -123,7 +126,7 @@ async def _serve(settings: Settings, sock: socket.socket) -> int:
             monitor,
             registry,
             token,
-            FleetReader(fleet) if fleet else None,
+            FleetReader(fleet, shards) if fleet else None,
             page=page_config(settings, fleet_mode=fleet is not None),
         ),
         log_config=None,
@@ -139,6 +142,7 @@ async def _serve(settings: Settings, sock: socket.socket) -> int:
         "monitor.started",
         version=__version__,
         listen=f"{host}:{port}",
+        shard=str(shards.shard),
         config=settings.public_view(),
     )
     monitor.start()

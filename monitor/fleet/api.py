@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from monitor.fleet.scale_settings import Shard
 from monitor.fleet.state import ORGANIZATION_STATUSES
 from monitor.fleet.views import EntryRenderer, OrganizationView
 from monitor.service import ShuttingDown
@@ -44,6 +45,14 @@ class Fleet(Protocol):
 
     def has(self, organization: str) -> bool:
         """Whether the organization is known (in O(1))."""
+        ...
+
+    def elsewhere(self, organization: str) -> Shard | None:
+        """The shard that checks the organization, when it is not this replica's."""
+        ...
+
+    def shard_summary(self) -> dict[str, int]:
+        """`{"index", "count"}` of this replica's shard (0 of 1 without sharding)."""
         ...
 
     def name_of(self, organization: str) -> str | None:
@@ -78,13 +87,13 @@ def organization_routes(fleet: Fleet, render: EntryRenderer) -> list[Route]:
     async def status(request: Request) -> Response:
         organization = request.path_params["organization"]
         if not fleet.has(organization):
-            return _unknown()
+            return _not_here(fleet, organization)
         return JSONResponse(fleet.view.to_json(organization, render))
 
     async def refresh(request: Request) -> Response:
         organization = request.path_params["organization"]
         if not fleet.has(organization):
-            return _unknown()
+            return _not_here(fleet, organization)
         try:
             await fleet.refresh(organization)
         except NoBudget as exc:
@@ -185,6 +194,7 @@ def summary_document(fleet: Fleet) -> dict[str, Any]:
         "organizations": len(fleet.organization_ids()),
         "integrations": {name: fleet.status_counts(name) for name in fleet.integrations},
         "source": fleet.source_summary(),
+        "shard": fleet.shard_summary(),
     }
 
 
@@ -196,5 +206,12 @@ def _unavailable(error: str, retry_after_seconds: float) -> Response:
     )
 
 
-def _unknown() -> Response:
-    return JSONResponse({"error": "unknown organization"}, status_code=404)
+def _not_here(fleet: Fleet, organization: str) -> Response:
+    owner = fleet.elsewhere(organization)
+    if owner is None:
+        return JSONResponse({"error": "unknown organization"}, status_code=404)
+    # 421 Misdirected Request: this replica is not the one that can answer for it.
+    return JSONResponse(
+        {"error": f"organization belongs to shard {owner}", "shard": owner.index},
+        status_code=421,
+    )

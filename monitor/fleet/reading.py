@@ -7,21 +7,37 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.checks.base import rfc3339
+from monitor.fleet.scale_settings import Shard
 from monitor.fleet.service import FleetService
+from monitor.fleet.shards import ShardAssignment
 from monitor.fleet.views import OrganizationView
 
 
 class FleetReader:
     """Answers the API from the fleet's directory and state; `refresh` is the one call back."""
 
-    def __init__(self, fleet: FleetService) -> None:
+    def __init__(self, fleet: FleetService, assignment: ShardAssignment | None = None) -> None:
         self._fleet = fleet
+        self._assignment = assignment or ShardAssignment(None)
         self.view: OrganizationView = fleet.view
         self.integrations: Sequence[str] = fleet.integrations
 
     def has(self, organization: str) -> bool:
         """Whether the organization is in the current list."""
         return organization in self._fleet.directory
+
+    def elsewhere(self, organization: str) -> Shard | None:
+        """The shard that checks the organization, when it is another replica."""
+        assignment = self._assignment
+        owner = assignment.owner_of(organization)
+        if owner == assignment.shard.index:
+            return None
+        return Shard(owner, assignment.shard.count)
+
+    def shard_summary(self) -> dict[str, int]:
+        """This replica's shard."""
+        shard = self._assignment.shard
+        return {"index": shard.index, "count": shard.count}
 
     def organization_ids(self) -> Sequence[str]:
         """Every organization id, sorted."""

@@ -15,6 +15,7 @@ from monitor.config import Settings
 from monitor.fleet.directory import OrganizationDirectory
 from monitor.fleet.metrics import FleetMetrics, FleetStateCollector
 from monitor.fleet.service import FleetParts, FleetService
+from monitor.fleet.shards import ShardAssignment
 from monitor.fleet.sources import make_source
 from monitor.fleet.state import FleetState
 from monitor.fleet.stripe_list import StripeAccount
@@ -104,6 +105,7 @@ def build_fleet(
         Thresholds(settings.monitor_failure_threshold, settings.monitor_success_threshold),
     )
     metrics = FleetMetrics(registry, targets.integrations, settings.monitor_check_timeout_seconds)
+    _export_fleet_settings(registry, settings)
     limit = settings.monitor_organization_metrics_limit
     registry.register(
         FleetStateCollector(
@@ -118,7 +120,9 @@ def build_fleet(
         retry_transient=settings.monitor_retry_transient,
     )
     parts = FleetParts(
-        directory=OrganizationDirectory(make_source(settings)),
+        directory=OrganizationDirectory(
+            make_source(settings), owns=ShardAssignment(settings.shard).owns
+        ),
         targets=targets,
         runner=runner,
         state=state,
@@ -140,3 +144,17 @@ def _stripe_listing(settings: Settings, providers: Providers) -> StripeAccount |
     if settings.monitor_stripe_fleet_mode != "list" or key is None:
         return None
     return StripeAccount(key, settings.stripe_api_url, providers.clients.http("stripe"))
+
+
+def _export_fleet_settings(registry: CollectorRegistry, settings: Settings) -> None:
+    # Alert rules compare round times and source ages with these, whatever they are set to.
+    Gauge(
+        "integration_organization_interval_seconds",
+        "MONITOR_ORGANIZATION_INTERVAL_SECONDS: how often each organization is checked",
+        registry=registry,
+    ).set(settings.monitor_organization_interval_seconds)
+    Gauge(
+        "integration_organization_source_reload_seconds",
+        "MONITOR_ORGANIZATIONS_RELOAD_SECONDS: how often the organization source is reloaded",
+        registry=registry,
+    ).set(settings.monitor_organizations_reload_seconds)
