@@ -55,7 +55,7 @@ def export_shard(registry: CollectorRegistry, assignment: ShardAssignment) -> No
         registry=registry,
     ).labels(str(shard.index), str(shard.count)).set(1)
     Gauge(
-        "integration_monitor_shard_count",
+        "integration_monitor_shards",
         "How many shards the organizations are split into",
         registry=registry,
     ).set(shard.count)

@@ -148,7 +148,7 @@ def test_daemon__checks_only_its_own_and_points_at_the_owner(
         assert not any(requests_to(fake_server, waba_path(by_id[i])) for i in theirs)
         metrics = daemon.get("/metrics").text
         assert 'integration_monitor_shard_info{shard="1",shards="2"} 1.0' in metrics
-        assert "integration_monitor_shard_count 2.0" in metrics
+        assert "integration_monitor_shards 2.0" in metrics
         assert "integration_organization_interval_seconds 3.0" in metrics
         started = daemon.events("monitor.started")[0]
         assert started["shard"] == "1/2"
