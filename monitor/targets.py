@@ -47,16 +47,19 @@ def whatsapp_target(settings: Settings, clients: ProviderClients | None = None) 
 
 
 def stripe_target(settings: Settings, clients: ProviderClients | None = None) -> Target:
-    """The Stripe check: the customer, or the key alone."""
+    """The Stripe check: the customer, or the key alone; and the webhook endpoint if named."""
     stripe = StripeSettings(
         secret_key=settings.stripe_secret_key,
         customer_id=settings.stripe_customer_id,
         api_url=settings.stripe_api_url,
+        webhook_endpoint_id=settings.stripe_webhook_endpoint_id,
     )
     key = settings.stripe_secret_key
     shared = clients.stripe(key, settings.stripe_api_url) if clients and key else None
     check = StripeCheck(stripe, settings.monitor_check_timeout_seconds, shared)
-    return Target("stripe", "stripe", check, budgeted=key is not None)
+    # The webhook endpoint is a second request, and takes a second unit of the Stripe budget.
+    requests = 2 if settings.stripe_webhook_endpoint_id else 1
+    return Target("stripe", "stripe", check, budgeted=key is not None, requests=requests)
 
 
 def email_target(settings: Settings) -> Target:

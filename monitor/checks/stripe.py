@@ -33,6 +33,8 @@ class StripeSettings:
     secret_key: SecretStr | None = field(repr=False)
     customer_id: str | None = None
     api_url: str = "https://api.stripe.com"
+    # The platform's webhook endpoint, which must be enabled (organizations have none).
+    webhook_endpoint_id: str | None = None
 
 
 class MonitorHttpClient(stripe.HTTPClient):
@@ -89,7 +91,8 @@ def _require_stripe_error_body(response: httpx.Response) -> None:
 
 
 class StripeCheck:
-    """Retrieves the configured customer, or the balance when no customer is named."""
+    """Retrieves the configured customer, or the balance when no customer is named; then the
+    webhook endpoint, when one is named."""
 
     def __init__(
         self,
@@ -119,6 +122,15 @@ class StripeCheck:
             raise stripe_failure(exc) from None
 
     async def _probe(self, client: stripe.StripeClient) -> Outcome:
+        account = await self._account(client)
+        endpoint_id = self._settings.webhook_endpoint_id
+        if not endpoint_id:
+            return account
+        # Sent one after the other through the same client: the runner's deadline covers both.
+        endpoint = await _retrieve_webhook_endpoint(client, endpoint_id)
+        return webhook_endpoint_outcome(endpoint_id, endpoint, account)
+
+    async def _account(self, client: stripe.StripeClient) -> Outcome:
         customer_id = self._settings.customer_id
         if customer_id:
             return customer_outcome(
@@ -154,6 +166,65 @@ def customer_outcome(customer_id: str, customer: Any) -> Outcome:
         )
     details = {"customer_id": customer_id, "email": _field(customer, "email")}
     return Outcome.connected(f"Stripe customer {customer_id} is retrievable", details)
+
+
+async def _retrieve_webhook_endpoint(client: stripe.StripeClient, endpoint_id: str) -> Any:
+    """The endpoint, or a failure that says it was the endpoint request that failed."""
+    try:
+        return await client.v1.webhook_endpoints.retrieve_async(endpoint_id)
+    except stripe.StripeError as exc:
+        failure = stripe_failure(exc)
+    except CheckFailed as exc:  # our HTTP client's own failures (timeout, a proxy's page)
+        failure = exc
+    if failure.reason is Reason.NOT_FOUND:
+        message = (
+            f"Stripe webhook endpoint {endpoint_id} does not exist"
+            " (check STRIPE_WEBHOOK_ENDPOINT_ID and the key's mode)"
+        )
+    else:
+        message = f"{failure.message} (reading webhook endpoint {endpoint_id})"
+    details = {**failure.details, "webhook_endpoint": {"id": endpoint_id}}
+    raise CheckFailed(failure.reason, message, details, retry_after=failure.retry_after)
+
+
+def webhook_endpoint_outcome(endpoint_id: str, endpoint: Any, account: Outcome) -> Outcome:
+    """The account's outcome, unless Stripe has disabled the endpoint it delivers events to."""
+    status, url = _field(endpoint, "status"), _field(endpoint, "url")
+    problem = None
+    if _field(endpoint, "id") != endpoint_id:
+        problem = f"answered without webhook endpoint {endpoint_id}"
+    elif not isinstance(status, str) or not status:
+        problem = f"answered webhook endpoint {endpoint_id} without a status"
+    elif not isinstance(url, str):
+        problem = f"answered webhook endpoint {endpoint_id} without a URL"
+    if problem is not None:
+        raise InvalidResponse(f"{PROVIDER} {problem}", _request_id_of(endpoint))
+    # Provider text, bounded before it goes into a message ("enabled" or "disabled" today).
+    status = status[:_MAX_STATUS_CHARS]
+    details = {
+        **account.details,
+        "webhook_endpoint": {"id": endpoint_id, "status": status, "url": url},
+    }
+    if status == "disabled":
+        raise CheckFailed(
+            Reason.MISCONFIGURED,
+            f"Stripe disabled webhook endpoint {endpoint_id}, usually after failed deliveries:"
+            " fix the receiver, then re-enable the endpoint in the Stripe dashboard",
+            details,
+        )
+    return Outcome.connected(
+        f"{account.message}; webhook endpoint {endpoint_id} is {status}", details
+    )
+
+
+_MAX_STATUS_CHARS = 64
+
+
+def _request_id_of(obj: Any) -> dict[str, str]:
+    # The SDK keeps the HTTP answer a StripeObject came from, with Stripe's request id.
+    response = getattr(obj, "last_response", None)
+    request_id = getattr(response, "request_id", None)
+    return {"request_id": request_id} if isinstance(request_id, str) and request_id else {}
 
 
 def _field(obj: Any, name: str) -> Any:
