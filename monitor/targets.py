@@ -63,8 +63,12 @@ def stripe_target(settings: Settings, clients: ProviderClients | None = None) ->
 
 
 def email_target(settings: Settings) -> Target:
-    """The Resend check."""
-    email = ResendSettings(api_key=settings.resend_api_key, api_url=settings.resend_api_url)
+    """The Resend check: the key, and the sending domain when RESEND_DOMAIN names one."""
+    email = ResendSettings(
+        api_key=settings.resend_api_key,
+        api_url=settings.resend_api_url,
+        domain=settings.resend_domain,
+    )
     return Target("email", "resend", ResendCheck(email, settings.monitor_check_timeout_seconds))
 
 
