@@ -31,6 +31,19 @@ def _account(waba: str) -> bytes:
             "name": f"Org {waba}",
             "account_review_status": "APPROVED",
             "health_status": {"can_send_message": "AVAILABLE", "entities": []},
+            "phone_numbers": {
+                "data": [
+                    {
+                        "id": f"{waba}01",
+                        "display_phone_number": "+1 555-010-0000",
+                        "verified_name": f"Org {waba}",
+                        "status": "CONNECTED",
+                        "quality_rating": "GREEN",
+                        "whatsapp_business_manager_messaging_limit": "TIER_2K",
+                    }
+                ],
+                "paging": {"cursors": {"before": "QVFI", "after": "QVFI"}},
+            },
         }
     ).encode()
 

@@ -33,17 +33,21 @@ def build_targets(settings: Settings, clients: ProviderClients | None = None) ->
 
 
 def whatsapp_target(settings: Settings, clients: ProviderClients | None = None) -> Target:
-    """The Meta Graph API check of the platform's WhatsApp Business Account."""
+    """The Meta Graph API check of the platform's WhatsApp Business Account: its health and
+    phone numbers, and its webhook subscription when WHATSAPP_APP_ID is set."""
     whatsapp = WhatsAppSettings(
         access_token=settings.whatsapp_access_token,
         business_account_id=settings.whatsapp_business_account_id,
         graph_api_url=settings.whatsapp_graph_api_url,
         graph_api_version=settings.whatsapp_graph_api_version,
+        app_id=settings.whatsapp_app_id,
     )
     shared = clients.http("whatsapp") if clients is not None else None
     check = WhatsAppCheck(whatsapp, settings.monitor_check_timeout_seconds, shared)
     configured = bool(whatsapp.access_token and whatsapp.business_account_id)
-    return Target("whatsapp", "whatsapp", check, budgeted=configured)
+    # The webhook subscription is a second request, and takes a second unit of the Graph budget.
+    requests = 2 if settings.whatsapp_app_id else 1
+    return Target("whatsapp", "whatsapp", check, budgeted=configured, requests=requests)
 
 
 def stripe_target(settings: Settings, clients: ProviderClients | None = None) -> Target:

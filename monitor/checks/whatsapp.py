@@ -1,4 +1,10 @@
-"""WhatsApp Business: the Graph API lookup of the business account and its messaging health."""
+"""WhatsApp Business: the Graph API lookup of the business account, its messaging health and
+phone numbers (one request), and with WHATSAPP_APP_ID its webhook subscription (a second one).
+
+The two requests go one after the other under the check's one deadline: the second is skipped
+when the first already found the account in error, and the budget (two units) is taken before
+the check starts.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
-from monitor.checks.base import CheckFailed, InvalidResponse, Outcome, Reason
+from monitor.checks.base import CheckFailed, Outcome, Reason
 from monitor.checks.transport import (
     MAX_RETRY_AFTER_SECONDS,
     get_json,
@@ -20,9 +26,18 @@ from monitor.checks.transport import (
     unavailable_for,
     unexpected_body,
 )
+from monitor.checks.whatsapp_account import account_outcome
+from monitor.checks.whatsapp_numbers import messaging_limit_field, phone_numbers_field
+from monitor.checks.whatsapp_webhooks import require_subscribed, while_reading_subscriptions
 
 PROVIDER = "the Meta Graph API"
 ACCOUNT_FIELDS = "id,name,account_review_status,health_status"
+
+
+def account_fields(graph_api_version: str) -> str:
+    """The account's fields, its phone numbers expanded in the same request."""
+    return f"{ACCOUNT_FIELDS},{phone_numbers_field(graph_api_version)}"
+
 
 # Graph error codes, branched on `code` rather than the HTTP status because Meta returns
 # most errors as 400 whatever their cause.
@@ -45,12 +60,6 @@ _MISSING_OR_NOT_PERMITTED = (
     " (whatsapp_business_management)"
 )
 
-# account_review_status: REJECTED "cannot be used with our APIs"; PENDING and DEFERRED are
-# decisions not taken yet. The account's health_status says whether it can send meanwhile.
-# https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/reference/account_review_update/
-_REVIEW_REJECTED = "REJECTED"
-_REVIEW_UNDECIDED = frozenset({"PENDING", "DEFERRED"})
-
 
 @dataclass(frozen=True)
 class WhatsAppSettings:
@@ -60,10 +69,12 @@ class WhatsAppSettings:
     business_account_id: str | None
     graph_api_url: str = "https://graph.facebook.com"
     graph_api_version: str = "v25.0"
+    # WHATSAPP_APP_ID: the Meta app that must be subscribed to the account's webhooks.
+    app_id: str | None = None
 
 
 class WhatsAppCheck:
-    """Looks up the WABA and reads its `health_status`."""
+    """Looks up the WABA, its `health_status` and phone numbers, and its subscribed apps."""
 
     def __init__(
         self,
@@ -76,26 +87,52 @@ class WhatsAppCheck:
         self._client = client  # shared and pooled; None: a client of its own per run
 
     async def run(self) -> Outcome:
-        """Fetch the account and judge whether it can send messages."""
+        """Fetch the account and judge whether it can send (and receive) messages."""
         token, account_id = self._settings.access_token, self._settings.business_account_id
         if token is None or not account_id:
             missing = "WHATSAPP_ACCESS_TOKEN" if token is None else "WHATSAPP_BUSINESS_ACCOUNT_ID"
             return Outcome.not_configured(f"WhatsApp is not configured: {missing} is not set")
-        base = self._settings.graph_api_url.rstrip("/")
-        url = f"{base}/{self._settings.graph_api_version}/{account_id}"
+        version = self._settings.graph_api_version
+        url = f"{self._settings.graph_api_url.rstrip('/')}/{version}/{account_id}"
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
         async with http_client_for_check(self._client, self._timeout) as client:
-            reply = await get_json(
-                client,
-                url,
-                provider=PROVIDER,
-                headers={"Authorization": f"Bearer {token.get_secret_value()}"},
-                params={"fields": ACCOUNT_FIELDS},
+            account = await graph_get(
+                client, url, headers, {"fields": account_fields(version)}, "without an account"
             )
-        if isinstance(reply.body, Mapping) and "error" in reply.body:
-            raise graph_failure(reply.body["error"], reply.status_code, reply.headers)
-        if reply.status_code != 200 or not isinstance(reply.body, Mapping):
-            raise unexpected_body(PROVIDER, reply.status_code, reply.headers, "without an account")
-        return account_outcome(reply.body)
+            outcome = account_outcome(account, messaging_limit_field(version))
+            if self._settings.app_id:
+                await self._require_subscription(client, url, headers, outcome)
+        return outcome
+
+    async def _require_subscription(
+        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], outcome: Outcome
+    ) -> None:
+        app_id = self._settings.app_id
+        assert app_id is not None  # noqa: S101 - only called with an app id
+        try:
+            body = await graph_get(
+                client, f"{url}/subscribed_apps", headers, None, "without subscribed apps"
+            )
+        except CheckFailed as failure:
+            raise while_reading_subscriptions(failure, outcome.details) from None
+        require_subscribed(body, app_id, outcome.details)
+
+
+async def graph_get(
+    client: httpx.AsyncClient,
+    url: str,
+    headers: Mapping[str, str],
+    params: Mapping[str, str] | None,
+    missing: str,
+) -> Mapping[str, Any]:
+    """GET a Graph node or edge; its body, or the failure Graph's error (or the lack of a JSON
+    object, `missing` saying what was expected) maps to."""
+    reply = await get_json(client, url, provider=PROVIDER, headers=headers, params=params)
+    if isinstance(reply.body, Mapping) and "error" in reply.body:
+        raise graph_failure(reply.body["error"], reply.status_code, reply.headers)
+    if reply.status_code != 200 or not isinstance(reply.body, Mapping):
+        raise unexpected_body(PROVIDER, reply.status_code, reply.headers, missing)
+    return reply.body
 
 
 def graph_failure(
@@ -149,67 +186,3 @@ def graph_reason(code: int | None, http_status: int) -> Reason:
     if http_status == 429:
         return Reason.RATE_LIMITED
     return Reason.UPSTREAM_ERROR
-
-
-def account_outcome(account: Mapping[str, Any]) -> Outcome:
-    """Judge a WABA from its fields: BLOCKED or a rejected review is an error; LIMITED and an
-    undecided review are warnings in the message."""
-    if not isinstance(account.get("id"), str):
-        raise InvalidResponse(f"{PROVIDER} answered without an account id")
-    details: dict[str, Any] = {"account_id": account["id"], "account_name": account.get("name")}
-    review = account.get("account_review_status")
-    review = review if isinstance(review, str) else None
-    if review is not None:
-        details["account_review_status"] = review
-    health = account.get("health_status")
-    health = health if isinstance(health, Mapping) else {}
-    can_send = health.get("can_send_message")
-    if can_send is not None:
-        details["can_send_message"] = can_send
-    name = account.get("name") or account["id"]
-    if can_send == "BLOCKED":
-        raise CheckFailed(Reason.BLOCKED, blocked_message(name, health), details)
-    if review == _REVIEW_REJECTED:
-        raise CheckFailed(Reason.BLOCKED, rejected_message(name), details)
-    return Outcome.connected(connected_message(name, can_send, review), details)
-
-
-def rejected_message(name: str) -> str:
-    """Meta's review rejected the account: no messaging through the API until it is reviewed."""
-    return (
-        f"WhatsApp Business Account {name} was rejected by Meta's account review"
-        " and cannot be used with the API"
-    )
-
-
-def connected_message(name: str, can_send: Any, review: str | None) -> str:
-    """What a reachable account can do, and whether Meta has yet to decide on its review."""
-    if can_send == "LIMITED":
-        message = f"WhatsApp Business Account {name} is reachable, but messaging is limited"
-    else:
-        message = f"WhatsApp Business Account {name} can send messages"
-    if review in _REVIEW_UNDECIDED:
-        message = f"{message}; Meta's account review is {review.lower()}"
-    return message
-
-
-def blocked_message(name: str, health: Mapping[str, Any]) -> str:
-    """Name the blocked entity and Meta's stated error, when Meta gives them."""
-    blocked = next(
-        (
-            entity
-            for entity in _list(health.get("entities"))
-            if isinstance(entity, Mapping) and entity.get("can_send_message") == "BLOCKED"
-        ),
-        None,
-    )
-    if blocked is None:
-        return f"WhatsApp Business Account {name} is blocked from sending messages"
-    entity = f"{blocked.get('entity_type', 'entity')} {blocked.get('id', '')}".strip()
-    errors = [e for e in _list(blocked.get("errors")) if isinstance(e, Mapping)]
-    said = f": {errors[0].get('error_description')}" if errors else ""
-    return f"messaging is blocked at {entity}{said}"
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []

@@ -56,7 +56,10 @@ class FleetTargets:
         )
 
     def requests_per_check(self, integration: str) -> int:
-        """How many requests one organization check of `integration` sends (budget it takes)."""
+        """How many requests one organization check of `integration` sends (budget it takes):
+        with WHATSAPP_APP_ID, a WhatsApp check also reads the account's subscribed apps."""
+        if integration == "whatsapp" and self._settings.whatsapp_app_id:
+            return 2
         return 1
 
     def target(self, organization: Organization, integration: str) -> OrganizationTarget | Outcome:
@@ -80,6 +83,7 @@ class FleetTargets:
                 organization.whatsapp_business_account_id,
                 settings.whatsapp_graph_api_url,
                 settings.whatsapp_graph_api_version,
+                settings.whatsapp_app_id,
             ),
             settings.monitor_check_timeout_seconds,
             self._clients.http("whatsapp"),
@@ -90,6 +94,7 @@ class FleetTargets:
             check,
             organization.whatsapp_access_token,
             token_key(token.get_secret_value()),
+            self.requests_per_check("whatsapp"),
         )
 
     def _stripe(self, organization: Organization) -> OrganizationTarget | Outcome:
@@ -113,9 +118,10 @@ class FleetTargets:
         check: WhatsAppCheck | StripeCheck,
         own_secret: SecretStr | None,
         token_fingerprint: str | None,
+        requests: int = 1,
     ) -> OrganizationTarget:
         secrets = [own_secret.get_secret_value()] if own_secret is not None else []
-        target = Target(f"{organization.id}/{integration}", integration, check)
+        target = Target(f"{organization.id}/{integration}", integration, check, requests=requests)
         return OrganizationTarget(
             organization.id, integration, target, Redactor(secrets), token_fingerprint
         )

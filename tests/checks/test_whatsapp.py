@@ -18,6 +18,7 @@ from tests.fakes.providers import (
     graph_blocked_account,
     graph_error,
 )
+from tests.fakes.graph_numbers import numbers_edge, phone_number
 from tests.fakes.server import FakeServer, Reply
 from tests.support.checks import failure_of
 
@@ -74,35 +75,54 @@ async def test_whatsapp__account_available(fake_server: FakeServer) -> None:
     outcome = await whatsapp_check(fake_server.url).run()
 
     assert outcome == Outcome.connected(
-        "WhatsApp Business Account Acme Support can send messages",
+        "WhatsApp Business Account Acme Support can send messages (1 phone number)",
         {
             "account_id": WABA_ID,
             "account_name": "Acme Support",
             "account_review_status": "APPROVED",
             "can_send_message": "AVAILABLE",
+            "phone_numbers": [
+                {
+                    "id": "106540352242922",
+                    "display_phone_number": "+1 555-010-0000",
+                    "status": "CONNECTED",
+                    "quality_rating": "GREEN",
+                    "messaging_limit_tier": "TIER_2K",
+                }
+            ],
         },
     )
 
 
 async def test_whatsapp__request_shape(fake_server: FakeServer) -> None:
-    """The monitor asks Graph for the account's health fields with the token as a Bearer."""
+    """The monitor asks Graph for the account's health fields and phone numbers in one request,
+    with the token as a Bearer."""
     await whatsapp_check(fake_server.url).run()
 
     (request,) = fake_server.requests_to(WABA_PATH)
     assert request.method == "GET"
-    assert request.query == {"fields": ["id,name,account_review_status,health_status"]}
+    assert request.query == {
+        "fields": [
+            "id,name,account_review_status,health_status,phone_numbers.limit(100)"
+            "{id,display_phone_number,verified_name,status,quality_rating,"
+            "whatsapp_business_manager_messaging_limit}"
+        ]
+    }
     assert request.headers["authorization"] == f"Bearer {TOKEN}"
     assert request.headers["user-agent"].startswith("integration-monitor/")
 
 
 async def test_whatsapp__account_without_health_status(fake_server: FakeServer) -> None:
     """An account Graph reports without health_status is connected, with no sending state."""
-    fake_server.route(WABA_PATH, Reply.json(200, {"id": WABA_ID, "name": "Acme Support"}))
+    number = phone_number()
+    body = {"id": WABA_ID, "name": "Acme Support", "phone_numbers": numbers_edge(number)}
+    fake_server.route(WABA_PATH, Reply.json(200, body))
 
     outcome = await whatsapp_check(fake_server.url).run()
 
     assert outcome.status is Status.CONNECTED
-    assert outcome.details == {"account_id": WABA_ID, "account_name": "Acme Support"}
+    assert "can_send_message" not in outcome.details
+    assert outcome.details["account_name"] == "Acme Support"
 
 
 async def test_whatsapp__messaging_limited(fake_server: FakeServer) -> None:

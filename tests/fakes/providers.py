@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.fakes.graph_numbers import numbers_edge, phone_number
 from tests.fakes.server import FakeServer, Reply
 
 GRAPH_VERSION = "v25.0"
@@ -30,8 +31,9 @@ WABA_PATH = f"/{GRAPH_VERSION}/{WABA_ID}"
 
 
 def graph_account(can_send: str = "AVAILABLE", review: str = "APPROVED", **extra: Any) -> Reply:
-    """A WABA with its review status and messaging health, as
-    `?fields=id,name,account_review_status,health_status` returns it."""
+    """A WABA with its review status, messaging health and one CONNECTED GREEN phone number, as
+    `?fields=id,name,account_review_status,health_status,phone_numbers...` returns it
+    (other numbers: tests.fakes.graph_numbers.with_numbers)."""
     return Reply.json(
         200,
         {
@@ -46,6 +48,7 @@ def graph_account(can_send: str = "AVAILABLE", review: str = "APPROVED", **extra
                     {"entity_type": "APP", "id": "7712345", "can_send_message": "AVAILABLE"},
                 ],
             },
+            "phone_numbers": numbers_edge(phone_number()),
         },
     )
 

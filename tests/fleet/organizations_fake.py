@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from tests.fakes.graph_numbers import numbers_edge, phone_number
 from tests.fakes.providers import GRAPH_VERSION, stripe_balance
 from tests.fakes.server import FakeServer, Reply, Request
 
@@ -42,7 +43,8 @@ def customer_path(row: dict[str, Any]) -> str:
 
 
 def healthy_account(row: dict[str, Any]) -> Reply:
-    """The WABA as `?fields=id,name,account_review_status,health_status` returns it."""
+    """The WABA as `?fields=id,name,account_review_status,health_status,phone_numbers...`
+    returns it, with one CONNECTED GREEN number."""
     return Reply.json(
         200,
         {
@@ -50,6 +52,7 @@ def healthy_account(row: dict[str, Any]) -> Reply:
             "name": row["name"],
             "account_review_status": "APPROVED",
             "health_status": {"can_send_message": "AVAILABLE", "entities": []},
+            "phone_numbers": numbers_edge(phone_number()),
         },
     )
 
