@@ -1,4 +1,4 @@
-"""The command line: `run`, `check [--json]`, `--version`."""
+"""The command line: `run`, `check [--json]`, `migrate`, `--version`."""
 
 from __future__ import annotations
 
@@ -48,13 +48,17 @@ def parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="check one organization of the organization source (fleet mode) instead",
     )
+    commands.add_parser(
+        "migrate",
+        help="create or upgrade the status sink's tables (MONITOR_STATUS_SINK_URL or DATABASE_URL)",
+    )
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `integration-monitor` script."""
     args = parser().parse_args(argv)
-    bad_config_exit = EXIT_RUN_BAD_CONFIG if args.command == "run" else EXIT_UNKNOWN
+    bad_config_exit = EXIT_RUN_BAD_CONFIG if args.command in ("run", "migrate") else EXIT_UNKNOWN
     try:
         settings = load_settings()
         require_readable_organization_file(settings)
@@ -68,11 +72,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     if args.command == "run":
         return run_daemon(settings)
+    if args.command == "migrate":
+        return run_migrate_command(settings)
     if args.organization is not None:
         return run_organization_check(
             settings, args.organization, as_json=args.json, out=sys.stdout
         )
     return run_check(settings, as_json=args.json, out=sys.stdout)
+
+
+def run_migrate_command(settings: Settings) -> int:
+    """`migrate`: 2 without a database to migrate, else the migration's exit code."""
+    from monitor.sink.command import (  # noqa: PLC0415 - only this command needs it
+        run_migrate,
+        sink_problems,
+    )
+
+    problems = sink_problems(settings)
+    if problems:
+        print_problems(problems, sys.stderr)
+        return EXIT_RUN_BAD_CONFIG
+    return run_migrate(settings, sys.stdout, sys.stderr)
 
 
 def require_readable_organization_file(settings: Settings) -> None:

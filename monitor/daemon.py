@@ -25,6 +25,7 @@ from monitor.page import PageConfig
 from monitor.redaction import Redactor
 from monitor.runner import Runner
 from monitor.service import Monitor
+from monitor.sink.build import build_status_sink
 from monitor.store import SnapshotStore
 from monitor.targets import build_targets
 from monitor.web import create_app
@@ -115,8 +116,13 @@ async def _serve(settings: Settings, sock: socket.socket) -> int:
     monitor = build_monitor(settings, registry, providers)
     fleet = lifecycle = None
     if providers is not None:
+        sink = (
+            build_status_sink(settings, registry, str(shards.shard))
+            if settings.monitor_status_sink == "postgres"
+            else None
+        )
         fleet = build_fleet(
-            settings, registry, providers, lambda: monitor.snapshot, monitor.history
+            settings, registry, providers, lambda: monitor.snapshot, monitor.history, sink
         )
         lifecycle = FleetLifecycle(fleet, settings.monitor_organizations_reload_seconds)
         await _first_load(lifecycle)

@@ -35,6 +35,9 @@ class DirectoryChange:
     changed: tuple[str, ...]  # same id, other fields (a new token, a new WABA id)
     invalid_rows: int
     problems: tuple[RowProblem, ...]
+    # Every valid id the source returned, before the shard filter: what exists at all, so the
+    # status sink can delete the rows of organizations gone from the source, whoever wrote them.
+    source_ids: frozenset[str]
 
 
 def _everyone(_organization_id: str) -> bool:
@@ -102,6 +105,7 @@ class OrganizationDirectory:
             changed=tuple(sorted(key for key in kept if new[key] != old[key])),
             invalid_rows=len(parsed.problems),
             problems=parsed.problems,
+            source_ids=frozenset(o.id for o in parsed.organizations),
         )
         # Whole new objects: a reader iterating the old list is not disturbed.
         self._by_id, self._ids = new, sorted(new)

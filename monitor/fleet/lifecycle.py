@@ -30,7 +30,10 @@ class FleetLifecycle:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
-        """The dispatchers, the reload timer and, until one has succeeded, the first load."""
+        """The dispatchers, the reload timer, the status sink and, until one has succeeded, the
+        first load."""
+        if self.fleet.sink is not None:
+            self.fleet.sink.start()
         for loop in self.fleet.background():
             self._spawn(loop, "fleet-background")
         if not self.fleet.loaded:
@@ -38,11 +41,14 @@ class FleetLifecycle:
         self._spawn(self._reload_periodically(), "fleet-reload-timer")
 
     async def stop(self) -> None:
-        """Cancel the background work and the checks in flight; a waiting refresh gets 503."""
+        """Cancel the background work and the checks in flight; a waiting refresh gets 503.
+        The status sink then gets one last, bounded, attempt to write what waits."""
         tasks = [*self._tasks, *self.fleet.stop_checks()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if self.fleet.sink is not None:
+            await self.fleet.sink.close()
 
     async def load(self) -> DirectoryChange:
         """Load the organizations now.

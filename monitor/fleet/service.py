@@ -34,6 +34,7 @@ from monitor.history import ChangeHistory
 from monitor.logs import log_state_change
 from monitor.runner import Runner, utc_now
 from monitor.service import ShuttingDown
+from monitor.sink.protocol import StatusSink
 
 log = structlog.get_logger("monitor.fleet")
 
@@ -54,6 +55,7 @@ class FleetParts:
         budgets: per-provider request budgets, shared with the platform.
         metrics: the fleet metrics.
         history: where logged state changes are also kept, for the status page.
+        sink: where every result and logged state change is also written (§8.7), if anywhere.
     """
 
     directory: OrganizationDirectory
@@ -64,6 +66,7 @@ class FleetParts:
     budgets: Budgets
     metrics: FleetMetrics
     history: ChangeHistory | None = None
+    sink: StatusSink | None = None
 
 
 class FleetService:
@@ -89,6 +92,7 @@ class FleetService:
     ) -> None:
         self.directory = parts.directory
         self._history = parts.history
+        self.sink = parts.sink
         self.state = parts.state
         self.view = parts.view
         self.integrations: Sequence[str] = parts.targets.integrations
@@ -160,12 +164,15 @@ class FleetService:
         Raises:
             SourceError: the source failed; the last good list stays.
         """
+        loaded_at = self._wall_clock()
         try:
             change = await self.directory.reload()
         except SourceError:
             self._metrics.source_up.set(0)
             raise
         self._apply(change)
+        if self.sink is not None:
+            self.sink.keep_only(change.source_ids, loaded_at)
         return change
 
     # --- applying a load -------------------------------------------------------------------
@@ -276,6 +283,10 @@ class FleetService:
 
     def _record(self, organization: Organization, integration: str, result: CheckResult) -> None:
         transition = self.state.record(organization.id, integration, result)
+        if self.sink is not None:
+            reported = self.state.reported(organization.id, integration)
+            if reported is not None:  # None: the organization was removed while it was checked
+                self.sink.record_status(organization.id, integration, reported)
         if transition is None:
             return
         if not transition.is_first:
@@ -290,6 +301,8 @@ class FleetService:
                     result,
                     organization=organization.id,
                 )
+            if self.sink is not None:
+                self.sink.record_change(transition)
 
     # --- Stripe list mode ------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from monitor.fleet.views import OrganizationView
 from monitor.history import ChangeHistory
 from monitor.redaction import Redactor
 from monitor.runner import Admission, Runner
+from monitor.sink.protocol import StatusSink
 from monitor.snapshot import Snapshot
 from monitor.store import Thresholds
 
@@ -96,9 +97,10 @@ def build_fleet(
     providers: Providers,
     platform_snapshot: Callable[[], Snapshot | None],
     history: ChangeHistory | None = None,
+    sink: StatusSink | None = None,
 ) -> FleetService:
     """The fleet service over the configured organization source (its changes kept in
-    `history` too, next to the platform's)."""
+    `history` too, next to the platform's, and every result written to `sink`)."""
     targets = FleetTargets(settings, providers.clients)
     state = FleetState(
         targets.integrations,
@@ -130,6 +132,7 @@ def build_fleet(
         budgets=providers.budgets,
         metrics=metrics,
         history=history,
+        sink=sink,
     )
     return FleetService(
         parts,

@@ -1,0 +1,170 @@
+"""The SQL of one batch: statuses upserted, changes appended, removed organizations deleted,
+old changes deleted.
+
+Each kind of row goes in one statement whatever the batch size: the rows travel as arrays and
+`unnest` turns them back into rows, so a batch of thousands is one round trip and one parse
+(nothing is prepared on the server; see `connection.connect`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from monitor.sink.buffer import Batch, ChangeRow, Removal, StatusRow
+
+UPSERT_STATUSES = """
+INSERT INTO integration_monitor.organization_status AS current_row
+    (organization_id, integration, status, reason, message, details, checked_at, shard,
+     updated_at)
+SELECT organization_id, integration, status, reason, message, details::jsonb, checked_at,
+       %(shard)s, updated_at
+FROM unnest(%(organization_id)s::text[], %(integration)s::text[], %(status)s::text[],
+            %(reason)s::text[], %(message)s::text[], %(details)s::text[],
+            %(checked_at)s::timestamptz[], %(updated_at)s::timestamptz[])
+    AS batch(organization_id, integration, status, reason, message, details, checked_at,
+             updated_at)
+ON CONFLICT (organization_id, integration) DO UPDATE SET
+    status = EXCLUDED.status, reason = EXCLUDED.reason, message = EXCLUDED.message,
+    details = EXCLUDED.details, checked_at = EXCLUDED.checked_at, shard = EXCLUDED.shard,
+    updated_at = EXCLUDED.updated_at
+-- A shard catching up after an outage must not overwrite what another wrote since.
+WHERE current_row.updated_at <= EXCLUDED.updated_at
+"""
+
+APPEND_CHANGES = """
+INSERT INTO integration_monitor.state_changes
+    (organization_id, integration, previous, current, reason, message, at, shard)
+SELECT organization_id, integration, previous, current, reason, message, at, %(shard)s
+FROM unnest(%(organization_id)s::text[], %(integration)s::text[], %(previous)s::text[],
+            %(current)s::text[], %(reason)s::text[], %(message)s::text[],
+            %(at)s::timestamptz[])
+    AS batch(organization_id, integration, previous, current, reason, message, at)
+"""
+
+# An anti-join against the source's ids: hashed, where `<> ALL(array)` would compare each row
+# with every id.
+DELETE_REMOVED = """
+DELETE FROM integration_monitor.organization_status AS status_row
+WHERE status_row.updated_at < %(loaded_at)s
+  AND NOT EXISTS (SELECT 1 FROM unnest(%(known_ids)s::text[]) AS known(id)
+                  WHERE known.id = status_row.organization_id)
+"""
+
+# SKIP LOCKED: shards deleting at the same moment take different rows instead of waiting.
+DELETE_OLD_CHANGES = """
+DELETE FROM integration_monitor.state_changes
+WHERE id IN (SELECT id FROM integration_monitor.state_changes
+             WHERE at < now() - make_interval(secs => %(keep_seconds)s)
+             ORDER BY at LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+"""
+
+
+def _text(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; a provider's message could, and one such row would
+    # fail every batch it is in, for ever.
+    return value.replace("\x00", "")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, dict):
+        return {_text(str(key)): _clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(item) for item in value]
+    return value
+
+
+def details_json(details: Any) -> str:
+    """The details as jsonb text; a value JSON cannot hold is written as its text."""
+    return json.dumps(_clean(dict(details)), default=str, separators=(",", ":"))
+
+
+def _timestamp(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+async def upsert_statuses(
+    conn: AsyncConnection[Any], rows: Sequence[StatusRow], shard: str
+) -> None:
+    """One statement for every status of the batch (keys are unique within a batch)."""
+    await conn.execute(
+        UPSERT_STATUSES,
+        {
+            "shard": shard,
+            "organization_id": [row.organization_id for row in rows],
+            "integration": [row.integration for row in rows],
+            "status": [row.status for row in rows],
+            "reason": [row.reason for row in rows],
+            "message": [_text(row.message) for row in rows],
+            "details": [details_json(row.details) for row in rows],
+            "checked_at": [row.checked_at for row in rows],
+            "updated_at": [_timestamp(row.recorded_at) for row in rows],
+        },
+    )
+
+
+async def append_changes(conn: AsyncConnection[Any], rows: Sequence[ChangeRow], shard: str) -> None:
+    """One statement for every change of the batch, in order."""
+    await conn.execute(
+        APPEND_CHANGES,
+        {
+            "shard": shard,
+            "organization_id": [row.organization_id for row in rows],
+            "integration": [row.integration for row in rows],
+            "previous": [row.previous for row in rows],
+            "current": [row.current for row in rows],
+            "reason": [row.reason for row in rows],
+            "message": [_text(row.message) for row in rows],
+            "at": [row.at for row in rows],
+        },
+    )
+
+
+async def delete_removed(conn: AsyncConnection[Any], removal: Removal) -> int:
+    """Delete the rows of organizations the source no longer holds; how many went."""
+    cursor = await conn.execute(
+        DELETE_REMOVED,
+        {"known_ids": sorted(removal.known_ids), "loaded_at": _timestamp(removal.loaded_at)},
+    )
+    return max(cursor.rowcount, 0)
+
+
+async def write_batch(
+    conn: AsyncConnection[Any], batch: Batch, shard: str, timeout_seconds: float
+) -> int:
+    """The whole batch in one transaction; how many rows of removed organizations went."""
+    await _limit_statements(conn, timeout_seconds)
+    if batch.statuses:
+        await upsert_statuses(conn, batch.statuses, shard)
+    if batch.changes:
+        await append_changes(conn, batch.changes, shard)
+    removed = await delete_removed(conn, batch.removal) if batch.removal is not None else 0
+    await conn.commit()
+    return removed
+
+
+async def delete_old_changes(
+    conn: AsyncConnection[Any], keep_days: float, limit: int, timeout_seconds: float
+) -> int:
+    """Delete (and commit) up to `limit` changes older than `keep_days`; how many went."""
+    await _limit_statements(conn, timeout_seconds)
+    cursor = await conn.execute(
+        DELETE_OLD_CHANGES, {"keep_seconds": keep_days * 86400.0, "limit": limit}
+    )
+    await conn.commit()
+    return max(cursor.rowcount, 0)
+
+
+async def _limit_statements(conn: AsyncConnection[Any], timeout_seconds: float) -> None:
+    # SET LOCAL ends with the transaction: nothing stays on a pooled backend.
+    await conn.execute(
+        "SELECT set_config('statement_timeout', %s, true)",
+        (f"{math.ceil(timeout_seconds * 1000)}ms",),
+    )
