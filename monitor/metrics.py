@@ -8,7 +8,8 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from monitor import __version__
-from monitor.checks.base import CheckResult, Reason, Status
+from monitor.checks.base import CheckResult, Outcome, Reason, Status
+from monitor.checks.whatsapp_numbers import EMPTY_TALLY, QUALITIES, tally_of
 from monitor.snapshot import Overall
 
 _STANDARD_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -119,8 +120,10 @@ class MonitorMetrics:
             registry=registry,
         )
         build.labels(__version__, platform.python_version()).set(1)
-        for name in integrations:
+        names = tuple(integrations)
+        for name in names:
             self._precreate(name)
+        self.phone_numbers = PhoneNumberGauges(registry) if "whatsapp" in names else None
         for overall in Overall:
             self.overall.labels(overall.value).set(0)
 
@@ -150,6 +153,8 @@ class MonitorMetrics:
         """
         timestamp = result.checked_at.timestamp()
         self.last_check.labels(integration).set(timestamp)
+        if integration == "whatsapp" and self.phone_numbers is not None:
+            self.phone_numbers.observe(result.outcome)
         if result.healthy:
             self.last_success.labels(integration).set(timestamp)
         if counted and _is_a_check(result):
@@ -169,6 +174,44 @@ class MonitorMetrics:
         """Set the overall state set."""
         for each in Overall:
             self.overall.labels(each.value).set(1 if each is overall else 0)
+
+
+class PhoneNumberGauges:
+    """The platform account's phone numbers per quality, and how many can send (contract §11).
+
+    Set from the last result that read the numbers, whatever its status (a BLOCKED account still
+    lists them). A result that did not read them (a timeout, an expired token) leaves the gauges
+    as they were: Meta not answering says nothing about the numbers, and an alert on a RED
+    number or on no sendable number should not resolve during an outage (integration_up shows
+    the outage). Before the first such result, and when WhatsApp is not configured, they are 0.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.by_quality = Gauge(
+            "integration_whatsapp_phone_numbers",
+            "Phone numbers of the WhatsApp Business Account by quality rating"
+            " (NA counts as UNKNOWN)",
+            ["quality"],
+            registry=registry,
+        )
+        self.sendable = Gauge(
+            "integration_whatsapp_phone_numbers_sendable",
+            "Phone numbers of the WhatsApp Business Account that can send (CONNECTED or FLAGGED)",
+            registry=registry,
+        )
+        for quality in QUALITIES:
+            self.by_quality.labels(quality).set(0)
+
+    def observe(self, outcome: Outcome) -> None:
+        """Follow one result of the platform's WhatsApp check."""
+        tally = (
+            EMPTY_TALLY if outcome.status is Status.NOT_CONFIGURED else tally_of(outcome.details)
+        )
+        if tally is None:
+            return
+        for quality, count in tally.by_quality.items():
+            self.by_quality.labels(quality).set(count)
+        self.sendable.set(tally.sendable)
 
 
 def _is_a_check(result: CheckResult) -> bool:

@@ -123,6 +123,8 @@ class FleetStateCollector(Collector):
         yield self._organizations()
         yield self._errors()
         yield self._oldest_age()
+        if "whatsapp" in self._state.integrations:
+            yield from self._phone_numbers()
         if self._limit > 0:
             yield from self._per_organization_errors()
 
@@ -161,6 +163,23 @@ class FleetStateCollector(Collector):
             age = max(0.0, now - oldest.timestamp()) if oldest is not None else 0.0
             family.add_metric([integration], age)
         return family
+
+    def _phone_numbers(self) -> Iterable[GaugeMetricFamily]:
+        totals = self._state.phone_numbers
+        numbers = GaugeMetricFamily(
+            "integration_organization_whatsapp_phone_numbers",
+            "Phone numbers of the organizations' WhatsApp Business Accounts by quality rating,"
+            " summed over their latest results (NA counts as UNKNOWN)",
+            labels=["quality"],
+        )
+        for quality, count in totals.by_quality().items():
+            numbers.add_metric([quality], count)
+        without = GaugeMetricFamily(
+            "integration_organizations_without_sendable_number",
+            "Organizations whose WhatsApp Business Account has no phone number that can send",
+        )
+        without.add_metric([], totals.organizations_without_sendable())
+        return (numbers, without)
 
     def _per_organization_errors(self) -> Iterable[GaugeMetricFamily]:
         series = GaugeMetricFamily(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from monitor.checks.base import CheckResult, Reason, Status
+from monitor.fleet.phone_numbers import PhoneNumberTotals
 from monitor.snapshot import Reported
 from monitor.store import Thresholds
 
@@ -84,6 +85,8 @@ class FleetState:
         # (organization, integration) -> reason, in the order each entered error (or changed
         # reason): the per-organization error series keep the oldest first.
         self._errors: dict[tuple[str, str], Reason] = {}
+        # WhatsApp phone numbers summed over organizations (contract §11).
+        self.phone_numbers = PhoneNumberTotals()
 
     def set_organizations(self, organizations: Iterable[str]) -> None:
         """The organizations that exist now; the entries of any other are forgotten."""
@@ -92,6 +95,7 @@ class FleetState:
             for name, table in self._tables.items():
                 table.drop(removed)
                 self._errors.pop((removed, name), None)
+            self.phone_numbers.drop(removed)
         self._organizations = current
 
     def record(
@@ -108,6 +112,10 @@ class FleetState:
         entry = self._thresholds.next_entry(before, result)
         table.put(organization, entry, result.checked_at)
         self._track_error(organization, integration, entry.reported.reason)
+        if integration == "whatsapp":
+            # The latest raw result, not the reported one: thresholds smooth the status, while
+            # the numbers a result read are facts as of that result.
+            self.phone_numbers.record(organization, result.outcome)
         if before is not None and before.reported.status is entry.reported.status:
             return None
         previous = before.reported.status.value if before is not None else PENDING
