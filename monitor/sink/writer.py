@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from monitor.snapshot import Reported
 
 log = structlog.get_logger("monitor.sink")
+CANCEL_GRACE_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -170,23 +171,23 @@ class StatusSinkWriter:
 
     async def close(self) -> None:
         """Stop the loop, make one last attempt (bounded) to write what waits, disconnect."""
-        budget = self.options.final_flush_seconds
-        started = self._monotonic()
+        deadline = self._monotonic() + self.options.final_flush_seconds
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            await asyncio.wait({task}, timeout=budget / 4)
-        try:
-            async with asyncio.timeout(max(0.0, budget - (self._monotonic() - started))):
-                await self._flush_everything()
-        except Exception as exc:  # stopping: say what is lost, never raise
+            await _cancel_firmly(task)
+        last = asyncio.create_task(self._flush_everything(), name="status-sink-last-flush")
+        await asyncio.wait({last}, timeout=max(0.0, deadline - self._monotonic()))
+        if not last.done():
+            await _cancel_firmly(last)
+        gave_up = not last.done() or last.cancelled()
+        error = TimeoutError() if gave_up else last.exception()
+        if error is not None:  # stopping: say what is lost, never raise
             log.warning(
                 "sink.unwritten_on_stop",
                 pending_rows=self._buffer.pending_rows(),
-                error=plain_error(exc, self._redactor),
+                error=plain_error(error, self._redactor),
             )
-        finally:
-            await self._disconnect()
+        await self._disconnect()
 
     async def _run(self) -> None:
         while True:
@@ -334,3 +335,14 @@ class StatusSinkWriter:
             pending_rows=self._buffer.pending_rows(),
             retry_in_seconds=retry_in,
         )
+
+
+async def _cancel_firmly(task: asyncio.Task[None]) -> None:
+    # psycopg answers a cancelled query by asking the server to cancel it and waiting up to 5 s
+    # for its word; a server that went silent never gives it. A second cancel cuts that wait
+    # short (psycopg then closes the connection), so a stop stays within its bound.
+    for _ in range(2):
+        task.cancel()
+        await asyncio.wait({task}, timeout=CANCEL_GRACE_SECONDS)
+        if task.done():
+            return
