@@ -101,21 +101,21 @@ class WhatsAppCheck:
             )
             outcome = account_outcome(account, messaging_limit_field(version))
             if self._settings.app_id:
-                await self._require_subscription(client, url, headers, outcome)
+                await _require_subscription(client, url, headers, self._settings.app_id, outcome)
         return outcome
 
-    async def _require_subscription(
-        self, client: httpx.AsyncClient, url: str, headers: dict[str, str], outcome: Outcome
-    ) -> None:
-        app_id = self._settings.app_id
-        assert app_id is not None  # noqa: S101 - only called with an app id
-        try:
-            body = await graph_get(
-                client, f"{url}/subscribed_apps", headers, None, "without subscribed apps"
-            )
-        except CheckFailed as failure:
-            raise while_reading_subscriptions(failure, outcome.details) from None
-        require_subscribed(body, app_id, outcome.details)
+
+async def _require_subscription(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], app_id: str, outcome: Outcome
+) -> None:
+    """Read the account's subscribed apps; fail unless `app_id` is one of them."""
+    try:
+        body = await graph_get(
+            client, f"{url}/subscribed_apps", headers, None, "without subscribed apps"
+        )
+    except CheckFailed as failure:
+        raise while_reading_subscriptions(failure, outcome.details) from None
+    require_subscribed(body, app_id, outcome.details)
 
 
 async def graph_get(

@@ -14,8 +14,9 @@ from typing import Any
 from monitor.checks.base import InvalidResponse
 
 PROVIDER = "the Meta Graph API"
-# The first page is enough: a WABA holds a few numbers (Meta allows 2 to 25 by default), and a
-# larger one is reported as "100+" rather than paged through at one request per 100 numbers.
+# The first page is enough: Meta caps the numbers of one account (`max_phone_numbers_per_waba`
+# in its business_capability_update webhook), and an account with more than a page is reported
+# as "100+" rather than paged through at one more request, and budget unit, per 100 numbers.
 PAGE_SIZE = 100
 # A number can send while CONNECTED, and while FLAGGED (low quality: Meta warns for 7 days before
 # lowering its limit). Every other status (PENDING, RESTRICTED, BANNED, DISCONNECTED, DELETED,

@@ -4,7 +4,8 @@ An account whose numbers send fine still loses every incoming message when the a
 receive them is not subscribed to its webhooks: Meta delivers nothing, and nothing else says so.
 
 `GET /{version}/{WABA}/subscribed_apps` answers
-`{"data": [{"whatsapp_business_api_data": {"id", "link", "name"}}, ...]}`.
+`{"data": [{"whatsapp_business_api_data": {"id", "link", "name"}}, ...]}`. The reference names no
+parameters for it, so none is sent; one page holds the few apps an account subscribes.
 https://developers.facebook.com/docs/graph-api/reference/whats-app-business-account/subscribed_apps/
 https://developers.facebook.com/documentation/business-messaging/whatsapp/solution-providers/manage-webhooks
 """
