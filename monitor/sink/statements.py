@@ -24,9 +24,9 @@ INSERT INTO integration_monitor.organization_status AS current_row
      updated_at)
 SELECT organization_id, integration, status, reason, message, details::jsonb, checked_at,
        %(shard)s, updated_at
-FROM unnest(%(organization_id)s::text[], %(integration)s::text[], %(status)s::text[],
-            %(reason)s::text[], %(message)s::text[], %(details)s::text[],
-            %(checked_at)s::timestamptz[], %(updated_at)s::timestamptz[])
+FROM unnest(%(organization_id)b::text[], %(integration)b::text[], %(status)b::text[],
+            %(reason)b::text[], %(message)b::text[], %(details)b::text[],
+            %(checked_at)b::timestamptz[], %(updated_at)b::timestamptz[])
     AS batch(organization_id, integration, status, reason, message, details, checked_at,
              updated_at)
 ON CONFLICT (organization_id, integration) DO UPDATE SET
@@ -41,9 +41,9 @@ APPEND_CHANGES = """
 INSERT INTO integration_monitor.state_changes
     (organization_id, integration, previous, current, reason, message, at, shard)
 SELECT organization_id, integration, previous, current, reason, message, at, %(shard)s
-FROM unnest(%(organization_id)s::text[], %(integration)s::text[], %(previous)s::text[],
-            %(current)s::text[], %(reason)s::text[], %(message)s::text[],
-            %(at)s::timestamptz[])
+FROM unnest(%(organization_id)b::text[], %(integration)b::text[], %(previous)b::text[],
+            %(current)b::text[], %(reason)b::text[], %(message)b::text[],
+            %(at)b::timestamptz[])
     AS batch(organization_id, integration, previous, current, reason, message, at)
 """
 
@@ -52,7 +52,7 @@ FROM unnest(%(organization_id)s::text[], %(integration)s::text[], %(previous)s::
 DELETE_REMOVED = """
 DELETE FROM integration_monitor.organization_status AS status_row
 WHERE status_row.updated_at < %(loaded_at)s
-  AND NOT EXISTS (SELECT 1 FROM unnest(%(known_ids)s::text[]) AS known(id)
+  AND NOT EXISTS (SELECT 1 FROM unnest(%(known_ids)b::text[]) AS known(id)
                   WHERE known.id = status_row.organization_id)
 """
 
@@ -83,7 +83,10 @@ def _clean(value: Any) -> Any:
 
 def details_json(details: Any) -> str:
     """The details as jsonb text; a value JSON cannot hold is written as its text."""
-    return json.dumps(_clean(dict(details)), default=str, separators=(",", ":"))
+    text = json.dumps(dict(details), default=str, separators=(",", ":"))
+    if "\\u0000" in text:  # jsonb refuses NUL too; rare, so cleaned only when seen
+        text = json.dumps(_clean(dict(details)), default=str, separators=(",", ":"))
+    return text
 
 
 def _timestamp(seconds: float) -> datetime:
