@@ -9,6 +9,7 @@ from monitor.checks.base import CheckFailed, Outcome, Reason, Status
 from monitor.checks.whatsapp import WhatsAppCheck, WhatsAppSettings
 from tests.checks import misbehaviours
 from tests.checks.misbehaviours import CHECK_TIMEOUT
+from tests.fakes.graph_numbers import numbers_edge, phone_number
 from tests.fakes.providers import (
     CANARIES,
     GRAPH_VERSION,
@@ -18,7 +19,6 @@ from tests.fakes.providers import (
     graph_blocked_account,
     graph_error,
 )
-from tests.fakes.graph_numbers import numbers_edge, phone_number
 from tests.fakes.server import FakeServer, Reply
 from tests.support.checks import failure_of
 
