@@ -316,7 +316,9 @@ async def test_numbers__malformed_paging_is_one_page(fake_server: FakeServer) ->
     assert "phone_numbers_more" not in outcome.details
 
 
-async def test_numbers__account_without_id_is_invalid_before_numbers(fake_server: FakeServer) -> None:
+async def test_numbers__account_without_id_is_invalid_before_numbers(
+    fake_server: FakeServer,
+) -> None:
     """A 200 without an account id is still invalid, before the numbers are looked at."""
     fake_server.route(WABA_PATH, Reply.json(200, {"phone_numbers": numbers_edge(phone_number())}))
 
