@@ -229,7 +229,7 @@
     }
     if (entry.checked_at) addFact(facts, "Checked", when(new Date(entry.checked_at)));
     for (const [key, value] of Object.entries(entry.details || {})) {
-      addFact(facts, key.replace(/_/g, " "), typeof value === "object" ? JSON.stringify(value) : String(value));
+      addFact(facts, key.replace(/_/g, " "), describe(key, value));
     }
     if (entry.last_result) {
       const latest = entry.last_result;
@@ -238,6 +238,23 @@
         ", " + latest.consecutive + " in a row";
       addFact(facts, "Latest check", text);
     }
+  }
+
+  // Phone numbers read as "+1 555-0100 · CONNECTED · GREEN"; other objects as "key: value".
+  function describe(key, value) {
+    if (key === "phone_numbers" && Array.isArray(value)) {
+      return value
+        .map((n) => [n.display_phone_number || n.id, n.status, n.quality_rating]
+          .filter((part) => part !== undefined && part !== null && part !== "")
+          .join(" · "))
+        .join("; ");
+    }
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      return Object.entries(value)
+        .map(([k, v]) => k.replace(/_/g, " ") + ": " + (typeof v === "object" ? JSON.stringify(v) : String(v)))
+        .join(", ");
+    }
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
   }
 
   function addFact(list, term, value) {

@@ -39,6 +39,7 @@ def test_page__shows_each_integration_and_the_overall_status(
         for name in CARDS:
             expect(card(page, name)).to_contain_text("Connected")
         expect(card(page, "Stripe")).to_contain_text("ms")  # latency
+        expect(card(page, "WhatsApp")).to_contain_text("+1 555-010-0000 · CONNECTED · GREEN")
         expect(page.locator("#overall")).to_have_text("Healthy")
         expect(page.locator("#last-checked")).to_have_text(re.compile(r"^Last checked "))
         expect(page.get_by_role("heading", name="Recent changes")).to_be_visible()
