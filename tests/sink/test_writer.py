@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 from structlog.testing import capture_logs
@@ -19,13 +21,18 @@ from tests.sink.writing import (
     query,
     went_wrong,
 )
-from tests.support.postgres import PASSWORD
+from tests.support.postgres import PASSWORD, PostgresServer
 from tests.support.waiting import wait_until
 
 STATUS_COLUMNS = (
     "SELECT organization_id, integration, status, reason, message, details, checked_at, shard"
     " FROM integration_monitor.organization_status ORDER BY organization_id, integration"
 )
+
+
+def logged(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The captured events called `name`."""
+    return [event for event in events if event["event"] == name]
 
 
 async def written(writer: StatusSinkWriter) -> None:
@@ -244,3 +251,47 @@ def test_writer__repr_holds_no_secret() -> None:
 
     assert PASSWORD not in repr(writer)
     assert PASSWORD not in repr(vars(writer))
+
+
+async def test_writer__needs_no_more_than_row_rights(
+    postgres: PostgresServer, sink_dsn: str
+) -> None:
+    """The daemon's database user needs no right to create anything: the grants the docs list
+    are enough to write, delete removed organizations and apply retention."""
+    dsn = await migrated(sink_dsn)
+    role = f"writer_{uuid.uuid4().hex[:8]}"
+    grants = [
+        f"CREATE ROLE {role} LOGIN PASSWORD 'writer-Password-{role}'",
+        f"GRANT USAGE ON SCHEMA integration_monitor TO {role}",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON integration_monitor.organization_status,"
+        f" integration_monitor.state_changes TO {role}",
+        f"GRANT SELECT ON integration_monitor.schema_version TO {role}",
+    ]
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        for grant in grants:
+            await conn.execute(grant)
+    database = dsn.rpartition("/")[2]
+    writer = make_writer(
+        f"postgresql://{role}:writer-Password-{role}@127.0.0.1:{postgres.port}/{database}"
+    )
+    writer.record_status("org-1", "whatsapp", connected())
+    writer.record_status("org-gone", "whatsapp", connected())
+    writer.record_change(went_wrong("org-1", Reason.AUTH, "expired"))
+    try:
+        writer.start()
+        await written(writer)
+        with capture_logs() as events:
+            writer.keep_only(frozenset({"org-1"}), time.time())
+            await wait_until(
+                lambda: [e for e in events if e["event"] == "sink.organizations_removed"]
+            )
+        await writer.close()
+    finally:
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+            await conn.execute(f"DROP OWNED BY {role}")
+            await conn.execute(f"DROP ROLE {role}")
+
+    assert writer.metrics.errors._value.get() == 0
+    assert await query(
+        dsn, "SELECT organization_id FROM integration_monitor.organization_status"
+    ) == [("org-1",)]
