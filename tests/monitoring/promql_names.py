@@ -18,10 +18,50 @@ SPEC_METRICS = frozenset(
         # Beyond the contract: the configured interval, so staleness is measured in intervals.
         "integration_monitor_interval_seconds",
         "integration_check_retries_total",
+        # Shards (section 8.7), exported by every replica, sharded or not.
+        "integration_monitor_shard_info",
+        "integration_monitor_shard_count",
+        # The platform's WhatsApp phone numbers (section 11).
+        "integration_whatsapp_phone_numbers",
+        "integration_whatsapp_phone_numbers_sendable",
+    }
+)
+# Fleet mode only (sections 8.5, 8.7 and 11): with an organization source, and for the
+# sink's with MONITOR_STATUS_SINK=postgres.
+FLEET_METRICS = frozenset(
+    {
+        "integration_organizations",
+        "integration_organization_checks_total",
+        "integration_organization_check_failures_total",
+        "integration_organization_state_changes_total",
+        "integration_organization_round_seconds",
+        "integration_organization_interval_seconds",
+        "integration_organization_source_up",
+        "integration_organization_source_last_success_timestamp_seconds",
+        "integration_organization_source_invalid_rows",
+        "integration_organization_source_reload_seconds",
+        "integration_organization_errors",
+        "integration_organization_oldest_result_age_seconds",
+        "integration_organization_error",
+        "integration_organization_error_series_dropped",
+        "integration_organization_whatsapp_phone_numbers",
+        "integration_organizations_without_sendable_number",
+        "integration_provider_requests_total",
+        "integration_provider_budget_requests_per_second",
+        "integration_monitor_sink_errors_total",
+        "integration_monitor_sink_up",
+        "integration_monitor_sink_pending_rows",
+        "integration_monitor_sink_rows_written_total",
+        "integration_monitor_sink_last_success_timestamp_seconds",
+        "integration_monitor_sink_dropped_changes_total",
     }
 )
 SPEC_HISTOGRAMS = frozenset(
-    {"integration_check_duration_seconds", "integration_monitor_cycle_duration_seconds"}
+    {
+        "integration_check_duration_seconds",
+        "integration_monitor_cycle_duration_seconds",
+        "integration_organization_check_duration_seconds",
+    }
 )
 # Written by Prometheus itself for every scrape target.
 PROMETHEUS_METRICS = frozenset({"up"})
@@ -32,7 +72,7 @@ def known_series_names(recording_rules: set[str]) -> frozenset[str]:
     histogram_series = {
         f"{name}{suffix}" for name in SPEC_HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")
     }
-    return SPEC_METRICS | histogram_series | PROMETHEUS_METRICS | recording_rules
+    return SPEC_METRICS | FLEET_METRICS | histogram_series | PROMETHEUS_METRICS | recording_rules
 
 
 _KEYWORDS = frozenset(

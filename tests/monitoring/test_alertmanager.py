@@ -27,9 +27,32 @@ def test_alertmanager_config__passes_amtool_check_config() -> None:
     [
         (["severity=page", "alertname=IntegrationError", "integration=stripe"], "page"),
         (["severity=ticket", "alertname=IntegrationFlapping", "integration=email"], "ticket"),
+        (
+            ["severity=page", "alertname=OrganizationsFailingByReason", "integration=whatsapp"],
+            "page",
+        ),
+        (
+            [
+                "severity=ticket",
+                "alertname=OrganizationIntegrationError",
+                "integration=whatsapp",
+                "organization=org-0042",
+            ],
+            "ticket",
+        ),
+        (["severity=ticket", "alertname=StatusSinkDown"], "ticket"),
+        (["severity=page", "alertname=MonitorShardMissing"], "page"),
         (["alertname=SomethingWithoutSeverity"], "ticket"),
     ],
-    ids=["page", "ticket", "no-severity"],
+    ids=[
+        "page",
+        "ticket",
+        "fleet-page",
+        "one-organization-ticket",
+        "sink-ticket",
+        "shard-page",
+        "no-severity",
+    ],
 )
 def test_alertmanager_routes__send_each_severity_to_its_receiver(
     labels: list[str], receiver: str
@@ -72,29 +95,13 @@ def expect_inhibited(base_url: str, labels: dict[str, str]) -> None:
     )
 
 
-def test_alertmanager_inhibition__monitor_down_silences_its_integration_alerts(
-    alertmanager: str,
-) -> None:
-    """While the monitor is down, only that page goes out, not one per integration."""
-    job, here, elsewhere = "inhibit-down", {"instance": "a:9477"}, {"instance": "b:9477"}
-    down = alert(job, "IntegrationMonitorDown", "page", **here)
-    burn = alert(job, "IntegrationErrorBudgetBurnFast", "page", integration="stripe", **here)
-    other = alert(
-        job, "IntegrationError", "page", integration="stripe", status="error", **elsewhere
-    )
-    post_alerts(alertmanager, down, burn, other)
-    expect_inhibited(alertmanager, burn)
-    assert not is_inhibited(alertmanager, down)
-    assert not is_inhibited(alertmanager, other), "another instance must still page"
-
-
 def test_alertmanager_inhibition__monitor_absent_silences_integration_alerts(
     alertmanager: str,
 ) -> None:
     """When Prometheus loses the target, its leftover per-integration alerts stay quiet."""
     job = "inhibit-absent"
     absent = alert(job, "IntegrationMonitorAbsent", "page")
-    stale = alert(job, "IntegrationChecksStale", "page", instance="a:9477", integration="email")
+    stale = alert(job, "IntegrationChecksStale", "page", integration="email")
     post_alerts(alertmanager, absent, stale)
     expect_inhibited(alertmanager, stale)
     assert not is_inhibited(alertmanager, absent)
@@ -102,9 +109,9 @@ def test_alertmanager_inhibition__monitor_absent_silences_integration_alerts(
 
 def test_alertmanager_inhibition__integration_error_silences_degraded(alertmanager: str) -> None:
     """One failing integration pages once, not also as a degraded overall status."""
-    job, instance = "inhibit-degraded", {"instance": "a:9477"}
-    error = alert(job, "IntegrationError", "page", integration="stripe", status="error", **instance)
-    degraded = alert(job, "IntegrationsDegraded", "page", status="degraded", **instance)
+    job = "inhibit-degraded"
+    error = alert(job, "IntegrationError", "page", integration="stripe", status="error")
+    degraded = alert(job, "IntegrationsDegraded", "page", status="degraded")
     post_alerts(alertmanager, error, degraded)
     expect_inhibited(alertmanager, degraded)
     assert not is_inhibited(alertmanager, error)
@@ -114,25 +121,88 @@ def test_alertmanager_inhibition__integration_error_silences_only_its_own_burn_a
     alertmanager: str,
 ) -> None:
     """An integration in error does not page again for its budget; others still page."""
-    job, instance = "inhibit-burn", {"instance": "a:9477"}
-    error = alert(job, "IntegrationError", "page", integration="stripe", status="error", **instance)
-    burn = alert(job, "IntegrationErrorBudgetBurnFast", "page", integration="stripe", **instance)
-    other_burn = alert(
-        job, "IntegrationErrorBudgetBurnSlow", "page", integration="email", **instance
-    )
+    job = "inhibit-burn"
+    error = alert(job, "IntegrationError", "page", integration="stripe", status="error")
+    burn = alert(job, "IntegrationErrorBudgetBurnFast", "page", integration="stripe")
+    other_burn = alert(job, "IntegrationErrorBudgetBurnSlow", "page", integration="email")
     post_alerts(alertmanager, error, burn, other_burn)
     expect_inhibited(alertmanager, burn)
     assert not is_inhibited(alertmanager, other_burn)
+
+
+def test_alertmanager_inhibition__misconfigured_replaces_the_generic_error_page(
+    alertmanager: str,
+) -> None:
+    """A misconfigured integration pages with its own case and runbook, not twice."""
+    job = "inhibit-misconfigured"
+    misconfigured = alert(
+        job, "IntegrationMisconfigured", "page", integration="email", status="error"
+    )
+    error = alert(job, "IntegrationError", "page", integration="email", status="error")
+    other_error = alert(job, "IntegrationError", "page", integration="stripe", status="error")
+    post_alerts(alertmanager, misconfigured, error, other_error)
+    expect_inhibited(alertmanager, error)
+    assert not is_inhibited(alertmanager, misconfigured)
+    assert not is_inhibited(alertmanager, other_error), "another integration must still page"
+
+
+def test_alertmanager_inhibition__one_reason_silences_the_generic_fleet_page(
+    alertmanager: str,
+) -> None:
+    """Organizations failing for one reason page once, with that reason."""
+    job = "inhibit-fleet"
+    by_reason = alert(
+        job, "OrganizationsFailingByReason", "page", integration="whatsapp", reason="auth"
+    )
+    generic = alert(job, "OrganizationsInError", "page", integration="whatsapp")
+    other_generic = alert(job, "OrganizationsInError", "page", integration="stripe")
+    post_alerts(alertmanager, by_reason, generic, other_generic)
+    expect_inhibited(alertmanager, generic)
+    assert not is_inhibited(alertmanager, other_generic)
+
+
+def test_alertmanager_inhibition__a_fleet_page_silences_its_organizations_tickets(
+    alertmanager: str,
+) -> None:
+    """During a fleet-wide WhatsApp incident, no ticket per organization goes out."""
+    job = "inhibit-organizations"
+    page = alert(job, "OrganizationsFailingByReason", "page", integration="whatsapp", reason="auth")
+    ticket = alert(
+        job, "OrganizationIntegrationError", "ticket", integration="whatsapp", organization="o1"
+    )
+    other_ticket = alert(
+        job, "OrganizationIntegrationError", "ticket", integration="stripe", organization="o1"
+    )
+    post_alerts(alertmanager, page, ticket, other_ticket)
+    expect_inhibited(alertmanager, ticket)
+    assert not is_inhibited(alertmanager, other_ticket)
+
+
+def test_alertmanager_inhibition__machinery_alerts_name_the_cause_once(
+    alertmanager: str,
+) -> None:
+    """A sink that cannot write and a source never loaded each send one notification."""
+    job = "inhibit-machinery"
+    sink_down = alert(job, "StatusSinkDown", "ticket")
+    sink_errors = alert(job, "StatusSinkErrors", "ticket")
+    sink_backlog = alert(job, "StatusSinkBacklog", "ticket")
+    never_loaded = alert(job, "OrganizationSourceNeverLoaded", "page")
+    source_down = alert(job, "OrganizationSourceDown", "ticket")
+    post_alerts(alertmanager, sink_down, sink_errors, sink_backlog, never_loaded, source_down)
+    for inhibited in (sink_errors, sink_backlog, source_down):
+        expect_inhibited(alertmanager, inhibited)
+    assert not is_inhibited(alertmanager, sink_down)
+    assert not is_inhibited(alertmanager, never_loaded)
 
 
 def test_alertmanager_inhibition__a_page_silences_tickets_of_the_same_integration(
     alertmanager: str,
 ) -> None:
     """While an integration pages, its slow-check and flapping tickets wait."""
-    job, instance = "inhibit-ticket", {"instance": "a:9477"}
-    page = alert(job, "IntegrationError", "page", integration="stripe", status="error", **instance)
-    ticket = alert(job, "IntegrationFlapping", "ticket", integration="stripe", **instance)
-    other_ticket = alert(job, "IntegrationCheckSlow", "ticket", integration="email", **instance)
+    job = "inhibit-ticket"
+    page = alert(job, "IntegrationError", "page", integration="stripe", status="error")
+    ticket = alert(job, "IntegrationFlapping", "ticket", integration="stripe")
+    other_ticket = alert(job, "IntegrationCheckSlow", "ticket", integration="email")
     post_alerts(alertmanager, page, ticket, other_ticket)
     expect_inhibited(alertmanager, ticket)
     assert not is_inhibited(alertmanager, other_ticket)

@@ -9,6 +9,7 @@ from tests.monitoring.promql_names import known_series_names, metric_names
 from tests.monitoring.stack_files import (
     ALERTS_RUNBOOK,
     MONITORING_STACK_DOC,
+    RULES_DIR,
     alert_rules,
     load_yaml,
     recording_rule_names,
@@ -20,13 +21,81 @@ ANNOTATION_QUERY = re.compile(r"printf `([^`]*)`")
 
 ALERTS = alert_rules()
 ALERT_IDS = [rule["alert"] for rule in ALERTS]
+# The two forms of the not_configured exclusion: per integration, and for the WhatsApp-only
+# phone-number metrics, which have no integration label.
 NOT_CONFIGURED_EXCLUSION = re.compile(
-    r'unless on \(job, instance, integration\)\s*\(integration_status\{status="not_configured"\}'
-    r" == 1\)\s*$"
+    r"unless on \(job, instance(?:, integration)?\)\s*"
+    r'\(integration_status\{(?:integration="whatsapp", )?status="not_configured"\} == 1\)\s*$'
 )
-# Alerts on these metrics only have no integration label: not_configured cannot apply.
-MONITOR_LEVEL_METRICS = {"up", "integration_overall_status"}
-PER_INTEGRATION_ALERTS = [r for r in ALERTS if not metric_names(r["expr"]) <= MONITOR_LEVEL_METRICS]
+# The platform's per-integration series (and what is recorded from them): an integration
+# without credentials reports not_configured in them, which must never page.
+PLATFORM_SERIES = frozenset(
+    {
+        "integration_up",
+        "integration_status",
+        "integration_checks_total",
+        "integration_check_failures_total",
+        "integration_check_retries_total",
+        "integration_check_duration_seconds_bucket",
+        "integration_last_check_timestamp_seconds",
+        "integration_last_success_timestamp_seconds",
+        "integration_state_changes_total",
+        "integration_whatsapp_phone_numbers",
+        "integration_whatsapp_phone_numbers_sendable",
+    }
+)
+# Alerts about one scrape target: one alert per replica is what they mean.
+PER_TARGET_ALERTS = {"IntegrationMonitorDown", "IntegrationMonitorAbsent"}
+# An aggregation that folds the replicas of one deployment into one series.
+REPLICA_AGGREGATION = re.compile(r"\b(?:sum|min|max|count|avg)\s+without\s*\(([^()]*)\)\s*\(")
+REPLICA_LABELS = frozenset({"instance", "pod"})
+
+
+def reads_platform_series(expr: str) -> bool:
+    """Whether an expression reads a platform per-integration series or a recording of one."""
+    names = metric_names(expr)
+    return bool(names & PLATFORM_SERIES) or any(n.startswith("integration:check_") for n in names)
+
+
+def replica_aggregations(expr: str) -> list[tuple[int, int]]:
+    """(start, end) of each outermost aggregation over replicas: from its name to its `)`."""
+    expr = re.sub(r"#[^\n]*", "", expr)
+    spans: list[tuple[int, int]] = []
+    for match in REPLICA_AGGREGATION.finditer(expr):
+        labels = {label.strip() for label in match.group(1).split(",")}
+        if not labels >= REPLICA_LABELS or (spans and match.start() < spans[-1][1]):
+            continue
+        depth = 1
+        for end in range(match.end(), len(expr)):
+            depth += {"(": 1, ")": -1}.get(expr[end], 0)
+            if depth == 0:
+                spans.append((match.start(), end + 1))
+                break
+    return spans
+
+
+def argument(expr: str, span: tuple[int, int]) -> str:
+    """The argument of the aggregation at `span`, without its parentheses."""
+    text = re.sub(r"#[^\n]*", "", expr)[span[0] : span[1]]
+    return text[REPLICA_AGGREGATION.match(text).end() : -1]  # type: ignore[union-attr]
+
+
+def outside_replica_aggregations(expr: str) -> str:
+    """The expression with every aggregation over replicas blanked out."""
+    text = re.sub(r"#[^\n]*", "", expr)
+    for start, end in reversed(replica_aggregations(text)):
+        text = text[:start] + " " + text[end:]
+    return text
+
+
+def replica_free_recordings() -> set[str]:
+    """Recorded series that already hold one series per deployment, not per replica."""
+    return {
+        rule["record"]
+        for group in rule_groups()
+        for rule in group["rules"]
+        if "record" in rule and not metric_names(outside_replica_aggregations(rule["expr"]))
+    }
 
 
 def github_anchors(markdown: str) -> set[str]:
@@ -74,16 +143,51 @@ def test_alert_rules__runbook_anchors_exist_in_alerts_doc() -> None:
     assert linked - anchors == set()
 
 
-def test_alert_rules__only_monitor_level_alerts_lack_an_integration() -> None:
-    """Only the alerts about the monitor as a whole are exempt from the exclusion below."""
-    exempt = set(ALERT_IDS) - {rule["alert"] for rule in PER_INTEGRATION_ALERTS}
-    assert exempt == {"IntegrationMonitorDown", "IntegrationMonitorAbsent", "IntegrationsDegraded"}
+@pytest.mark.parametrize("rule", ALERTS, ids=ALERT_IDS)
+def test_alert_rule__fires_once_per_deployment_not_per_replica(rule: dict[str, Any]) -> None:
+    """With n shards, each running the platform checks, an incident still alerts once."""
+    if rule["alert"] in PER_TARGET_ALERTS:
+        return
+    left = metric_names(outside_replica_aggregations(rule["expr"]))
+    assert left - replica_free_recordings() == set(), rule["expr"]
 
 
-@pytest.mark.parametrize("rule", PER_INTEGRATION_ALERTS, ids=lambda rule: rule["alert"])
+@pytest.mark.parametrize(
+    "rule",
+    [rule for rule in ALERTS if reads_platform_series(rule["expr"])],
+    ids=lambda rule: rule["alert"],
+)
 def test_alert_rule__excludes_not_configured_integrations(rule: dict[str, Any]) -> None:
-    """An integration without credentials can never page, whatever else its series say."""
-    assert NOT_CONFIGURED_EXCLUSION.search(rule["expr"]), rule["expr"]
+    """An integration without credentials can never page, on any replica, whatever else its
+    series say."""
+    spans = replica_aggregations(rule["expr"])
+    assert spans, rule["expr"]
+    for span in spans:
+        each = argument(rule["expr"], span)
+        if reads_platform_series(each):
+            assert NOT_CONFIGURED_EXCLUSION.search(each), each
+
+
+def test_alert_rules__only_monitor_and_fleet_alerts_skip_the_exclusion() -> None:
+    """Every alert on the platform's integrations goes through the not_configured check."""
+    exempt = {rule["alert"] for rule in ALERTS if not reads_platform_series(rule["expr"])}
+    fleet_file = load_yaml(RULES_DIR / "integration-monitor-fleet-alerts.yml")
+    fleet = {rule["alert"] for group in fleet_file["groups"] for rule in group["rules"]}
+    assert exempt - fleet == {
+        "IntegrationMonitorDown",
+        "IntegrationMonitorAbsent",
+        "IntegrationsDegraded",
+    }
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [rule for rule in ALERTS if "integration_organization_error" in metric_names(rule["expr"])],
+    ids=lambda rule: rule["alert"],
+)
+def test_alert_rule__on_one_organization_never_pages(rule: dict[str, Any]) -> None:
+    """One organization's broken setup is a ticket for its account manager, not a page."""
+    assert rule["labels"]["severity"] == "ticket"
 
 
 @pytest.mark.parametrize("rule", ALERTS, ids=ALERT_IDS)
@@ -129,7 +233,7 @@ def test_rule_unit_tests__evaluate_recording_rules_before_alerts(path: Any) -> N
     groups = [group["name"] for group in rule_groups()]
     assert sorted(order) == sorted(groups), "group_eval_order must list every rule group"
     recording = [g["name"] for g in rule_groups() if all("record" in r for r in g["rules"])]
-    assert order[: len(recording)] == recording
+    assert sorted(order[: len(recording)]) == sorted(recording)
 
 
 def test_monitoring_stack_doc__lists_every_alert() -> None:
