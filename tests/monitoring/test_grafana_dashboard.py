@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from monitor.checks.base import Reason
 from tests.monitoring.grafana_dashboard import (
     BUILT_IN_PANEL_TYPES,
     DATASOURCE_VARIABLE_UIDS,
@@ -182,3 +183,69 @@ def test_grafana_provisioning__loads_the_dashboard_folder() -> None:
     providers = [p for path in files for p in load_yaml(path)["providers"]]
     assert providers
     assert all(p["type"] == "file" and p["options"]["path"] for p in providers)
+
+
+def panels_in_row(title: str) -> list[dict[str, Any]]:
+    """The data panels laid out under the row called `title`, down to the next row."""
+    rows = sorted((p["gridPos"]["y"], p["title"]) for p in PANELS if p["type"] == "row")
+    (top,) = [y for y, name in rows if name == title]
+    bottom = min([y for y, _ in rows if y > top], default=10**6)
+    return [p for p in DATA_PANELS if top < p["gridPos"]["y"] < bottom]
+
+
+def names_in(panels: list[dict[str, Any]]) -> set[str]:
+    """Every metric name the panels' queries read."""
+    return {name for panel in panels for t in panel["targets"] for name in metric_names(t["expr"])}
+
+
+def test_dashboard__fleet_row_shows_organizations_rounds_budget_source_sink_and_shards() -> None:
+    """In fleet mode an operator sees the whole fleet, its machinery and its shards at once."""
+    assert {
+        "integration_organizations",
+        "integration_organization_errors",
+        "integration_organization_round_seconds",
+        "integration_organization_interval_seconds",
+        "integration_provider_requests_total",
+        "integration_provider_budget_requests_per_second",
+        "integration_organization_source_up",
+        "integration_organization_source_last_success_timestamp_seconds",
+        "integration_monitor_sink_rows_written_total",
+        "integration_monitor_sink_pending_rows",
+        "integration_monitor_sink_errors_total",
+        "integration_monitor_sink_up",
+        "integration_monitor_shard_info",
+        "integration_monitor_shard_count",
+    } <= names_in(panels_in_row("Fleet"))
+
+
+def test_dashboard__phone_numbers_row_shows_the_platform_and_the_organizations() -> None:
+    """Numbers by quality and those that can send, for the platform and summed over the fleet."""
+    assert {
+        "integration_whatsapp_phone_numbers",
+        "integration_whatsapp_phone_numbers_sendable",
+        "integration_organization_whatsapp_phone_numbers",
+        "integration_organizations_without_sendable_number",
+    } <= names_in(panels_in_row("Phone numbers"))
+
+
+def test_dashboard__fleet_counts_add_the_shards_up() -> None:
+    """Organization counts are summed over the selected instances, never shown per replica."""
+    counts = [
+        t["expr"]
+        for p in panels_in_row("Fleet")
+        for t in p["targets"]
+        if "integration_organizations{" in t["expr"]
+    ]
+    assert counts
+    assert all(expr.lstrip().startswith("sum") for expr in counts), counts
+
+
+@pytest.mark.parametrize(
+    "panel",
+    [p for p in DATA_PANELS if "Reasons:" in p.get("description", "")],
+    ids=lambda panel: panel["title"],
+)
+def test_dashboard_panel__lists_every_reason(panel: dict[str, Any]) -> None:
+    """A panel that explains the reasons names every one of them, misconfigured included."""
+    listed = panel["description"].partition("Reasons:")[2]
+    assert [reason.value for reason in Reason if reason.value not in listed] == []

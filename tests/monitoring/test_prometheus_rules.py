@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from monitor.checks.base import Reason
 from tests.monitoring.promql_names import known_series_names, metric_names
 from tests.monitoring.stack_files import (
     ALERTS_RUNBOOK,
@@ -240,3 +241,10 @@ def test_monitoring_stack_doc__lists_every_alert() -> None:
     """The README's alert table explains every alert an operator can receive."""
     text = MONITORING_STACK_DOC.read_text(encoding="utf-8")
     assert [name for name in ALERT_IDS if f"| `{name}` |" not in text] == []
+
+
+def test_alerts_doc__explains_every_reason() -> None:
+    """The runbook's reason table tells the on-call engineer where to look for each reason."""
+    text = ALERTS_RUNBOOK.read_text(encoding="utf-8")
+    section = text.partition("## IntegrationError\n")[2].partition("\n## ")[0]
+    assert [reason.value for reason in Reason if f"`{reason.value}`" not in section] == []
