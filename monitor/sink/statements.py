@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -66,26 +66,37 @@ WHERE id IN (SELECT id FROM integration_monitor.state_changes
 
 
 def _text(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; a provider's message could, and one such row would
-    # fail every batch it is in, for ever.
-    return value.replace("\x00", "")
+    # PostgreSQL text holds neither NUL nor half a surrogate pair, and a provider's JSON can hold
+    # both: one such row would fail every batch it is in, for ever.
+    value = value.replace("\x00", "")
+    return value if value.isascii() else value.encode("utf-8", "replace").decode("utf-8")
 
 
 def _clean(value: Any) -> Any:
-    if isinstance(value, str):
-        return _text(value)
-    if isinstance(value, dict):
+    if value is None or isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, Mapping):
         return {_text(str(key)): _clean(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(item) for item in value]
-    return value
+    return _text(str(value))
 
 
-def details_json(details: Any) -> str:
-    """The details as jsonb text; a value JSON cannot hold is written as its text."""
-    text = json.dumps(dict(details), default=str, separators=(",", ":"))
-    if "\\u0000" in text:  # jsonb refuses NUL too; rare, so cleaned only when seen
-        text = json.dumps(_clean(dict(details)), default=str, separators=(",", ":"))
+def _json(details: Mapping[str, Any]) -> str:
+    return json.dumps(details, default=str, separators=(",", ":"), allow_nan=False)
+
+
+def details_json(details: Mapping[str, Any]) -> str:
+    """The details as jsonb text; what jsonb cannot hold (NUL, half a surrogate pair, NaN, a key
+    that is not text) is cleaned first, only when it is seen (it is rare)."""
+    try:
+        text = _json(details)
+    except (TypeError, ValueError):  # a key that is not text, NaN or infinity
+        return _json(_clean(details))
+    if "\\u0000" in text or "\\ud" in text:  # NUL, or a surrogate (perhaps half a pair)
+        return _json(_clean(details))
     return text
 
 

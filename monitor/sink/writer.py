@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,17 +21,17 @@ from pydantic import SecretStr
 from monitor.redaction import Redactor
 from monitor.sink import statements
 from monitor.sink.buffer import MAX_CHANGES, Batch, ChangeRow, Removal, SinkBuffer, StatusRow
-from monitor.sink.connection import connect, plain_error
+from monitor.sink.connection import plain_error
 from monitor.sink.metrics import SinkMetrics
-from monitor.sink.migrate import current_version
+from monitor.sink.retention import Retention
 from monitor.sink.schema import LATEST_VERSION
+from monitor.sink.session import SchemaNotReady, SinkSession, cancel_firmly
 
 if TYPE_CHECKING:
     from monitor.fleet.state import OrganizationTransition
     from monitor.snapshot import Reported
 
 log = structlog.get_logger("monitor.sink")
-CANCEL_GRACE_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -49,14 +48,6 @@ class WriterOptions:
     retention_chunk_rows: int = 5000
     final_flush_seconds: float = 1.0  # on stop; a clean SIGTERM exits within 2 s
     retention_days: float = 30.0  # state changes older than this are deleted
-
-
-class SchemaNotReady(Exception):
-    """The sink's tables are missing or older than this release needs."""
-
-    def __init__(self, found: int) -> None:
-        super().__init__(f"the status sink's schema is at version {found}, {LATEST_VERSION} needed")
-        self.found = found
 
 
 class StatusSinkWriter:
@@ -86,7 +77,6 @@ class StatusSinkWriter:
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._dsn = dsn
         self.shard = shard
         self._redactor = redactor
         self.options = options = options or WriterOptions()
@@ -95,11 +85,18 @@ class StatusSinkWriter:
         self._buffer = SinkBuffer(options.max_changes, self._dropped)
         self.metrics = SinkMetrics(registry, self._buffer.pending_rows)
         self._wake = asyncio.Event()
-        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._session = SinkSession(dsn, options.write_timeout_seconds)
+        self._retention = Retention(
+            options.retention_days,
+            options.retention_every_seconds,
+            options.retention_chunk_rows,
+            options.write_timeout_seconds,
+            monotonic,
+        )
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._pausing = False  # after a failure, waiting to try again
         self._failures = 0
-        self._next_retention = monotonic()  # once at start, then every retention_every_seconds
-        self._retention_deleted = 0
 
     def __repr__(self) -> str:
         return f"StatusSinkWriter(shard={self.shard!r})"
@@ -170,15 +167,22 @@ class StatusSinkWriter:
         self._task = asyncio.create_task(self._run(), name="status-sink")
 
     async def close(self) -> None:
-        """Stop the loop, make one last attempt (bounded) to write what waits, disconnect."""
+        """Let a write under way end, make one last attempt to write what waits, disconnect:
+        all within `final_flush_seconds`, whatever the database does."""
         deadline = self._monotonic() + self.options.final_flush_seconds
+        self._stopping = True
+        self._wake.set()  # an idle loop ends at once
         task, self._task = self._task, None
         if task is not None:
-            await _cancel_firmly(task)
+            if self._pausing:  # waiting to retry: nothing is under way
+                task.cancel()
+            await asyncio.wait({task}, timeout=self._left(deadline))
+            if not task.done():
+                await cancel_firmly(task)
         last = asyncio.create_task(self._flush_everything(), name="status-sink-last-flush")
-        await asyncio.wait({last}, timeout=max(0.0, deadline - self._monotonic()))
+        await asyncio.wait({last}, timeout=self._left(deadline))
         if not last.done():
-            await _cancel_firmly(last)
+            await cancel_firmly(last)
         gave_up = not last.done() or last.cancelled()
         error = TimeoutError() if gave_up else last.exception()
         if error is not None:  # stopping: say what is lost, never raise
@@ -187,23 +191,37 @@ class StatusSinkWriter:
                 pending_rows=self._buffer.pending_rows(),
                 error=plain_error(error, self._redactor),
             )
-        await self._disconnect()
+        await self._session.disconnect()
+
+    def _left(self, deadline: float) -> float:
+        return max(0.0, deadline - self._monotonic())
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 async with asyncio.timeout(self.options.write_timeout_seconds):
                     await self._write_once()
             except Exception as exc:  # the loop's boundary: counted, logged, retried later
+                if self._stopping:  # cut short by the stop: close() reports what is left
+                    return
                 self._failed(exc)
-                await asyncio.sleep(self._backoff())
+                await self._pause(self._backoff())
                 continue
             await self._idle()
 
+    async def _pause(self, seconds: float) -> None:
+        self._pausing = True
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self._pausing = False
+
     async def _idle(self) -> None:
-        if len(self._buffer) >= self.options.batch_rows or self._retention_due():
+        if len(self._buffer) >= self.options.batch_rows or self._retention.due():
             return  # more to do now
         self._wake.clear()
+        if self._stopping:
+            return
         try:
             async with asyncio.timeout(self.options.flush_seconds):
                 await self._wake.wait()
@@ -215,18 +233,18 @@ class StatusSinkWriter:
         return float(min(most, first * 2 ** min(self._failures - 1, 32)))
 
     async def _write_once(self) -> None:
-        retention_due = self._retention_due()
+        retention_due = self._retention.due()
         if not self._buffer.has_work() and not retention_due:
             return  # nothing to say: the database is not asked, the metrics stay as they are
-        async with self._session() as conn:
+        async with self._session.connection() as conn:
             await self._flush(conn)
             if retention_due:
-                await self._retention_step(conn)
+                await self._retention.step(conn)
         self._succeeded()
 
     async def _flush_everything(self) -> None:
         while self._buffer.has_work():
-            async with self._session() as conn:
+            async with self._session.connection() as conn:
                 await self._flush(conn)
 
     async def _flush(self, conn: psycopg.AsyncConnection[Any]) -> None:
@@ -249,62 +267,6 @@ class StatusSinkWriter:
         self.metrics.rows_written.labels("state_changes").inc(len(batch.changes))
         if removed:
             log.info("sink.organizations_removed", rows=removed)
-
-    # --- retention -------------------------------------------------------------------------
-
-    def _retention_due(self) -> bool:
-        return self._monotonic() >= self._next_retention
-
-    async def _retention_step(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        # In chunks, a transaction each: a year of changes never holds one long lock.
-        chunk = self.options.retention_chunk_rows
-        deleted = await statements.delete_old_changes(
-            conn, self.options.retention_days, chunk, self.options.write_timeout_seconds
-        )
-        self._retention_deleted += deleted
-        if deleted < chunk:
-            self._next_retention = self._monotonic() + self.options.retention_every_seconds
-            if self._retention_deleted:
-                log.info(
-                    "sink.retention",
-                    deleted=self._retention_deleted,
-                    older_than_days=self.options.retention_days,
-                )
-            self._retention_deleted = 0
-
-    # --- the connection --------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def _session(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        # Any failure drops the connection: the server rolls back what it held, and nothing
-        # waits on a rollback over a connection that may no longer answer.
-        try:
-            yield await self._connection()
-        except BaseException:
-            await self._disconnect()
-            raise
-
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
-        if self._conn is not None and not self._conn.closed and not self._conn.broken:
-            return self._conn
-        await self._disconnect()
-        conn = await connect(self._dsn, self.options.write_timeout_seconds)
-        try:
-            version = await current_version(conn)
-            await conn.rollback()
-        except BaseException:
-            await conn.close()
-            raise
-        if version < LATEST_VERSION:
-            await conn.close()
-            raise SchemaNotReady(version)
-        self._conn = conn
-        return conn
-
-    async def _disconnect(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await conn.close()
 
     # --- outcomes --------------------------------------------------------------------------
 
@@ -335,14 +297,3 @@ class StatusSinkWriter:
             pending_rows=self._buffer.pending_rows(),
             retry_in_seconds=retry_in,
         )
-
-
-async def _cancel_firmly(task: asyncio.Task[None]) -> None:
-    # psycopg answers a cancelled query by asking the server to cancel it and waiting up to 5 s
-    # for its word; a server that went silent never gives it. A second cancel cuts that wait
-    # short (psycopg then closes the connection), so a stop stays within its bound.
-    for _ in range(2):
-        task.cancel()
-        await asyncio.wait({task}, timeout=CANCEL_GRACE_SECONDS)
-        if task.done():
-            return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from datetime import UTC, datetime
@@ -11,8 +10,9 @@ from typing import Any
 import psycopg
 from structlog.testing import capture_logs
 
-from monitor.checks.base import Reason
+from monitor.checks.base import CheckResult, Outcome, Reason
 from monitor.sink.writer import StatusSinkWriter
+from monitor.snapshot import Reported
 from tests.sink.writing import (
     CHECKED_AT,
     connected,
@@ -181,14 +181,21 @@ async def test_writer__retention_deletes_old_changes_only(sink_dsn: str) -> None
 
 
 async def test_writer__values_postgres_cannot_hold_do_not_block_the_batch(sink_dsn: str) -> None:
-    """A message with a NUL byte or details JSON cannot hold are written as well as can be,
-    and the rest of the batch with them."""
+    """A provider's text with a NUL byte or half a surrogate pair, or details JSON cannot hold,
+    are written as well as can be, and the rest of the batch with them."""
     dsn = await migrated(sink_dsn)
     writer = make_writer(dsn)
-    writer.record_status(
-        "org-1", "whatsapp", connected("bad\x00byte", seen=datetime(2025, 1, 1, tzinfo=UTC))
-    )
-    writer.record_status("org-2", "whatsapp", connected("fine", note="nul\x00inside"))
+    odd_details = {
+        "seen": datetime(2025, 1, 1, tzinfo=UTC),
+        "ratio": float("nan"),
+        ("a", "tuple"): "key",
+        "half": "pair\ud800",
+        "nul": "in\x00side",
+        "emoji": "\U0001f600",
+    }
+    odd = Outcome.connected("bad\x00byte \udc80 here", odd_details)
+    writer.record_status("org-1", "whatsapp", Reported(CheckResult(odd, CHECKED_AT, 1.0)))
+    writer.record_status("org-2", "whatsapp", connected("fine", note="café"))
 
     writer.start()
     await written(writer)
@@ -196,12 +203,22 @@ async def test_writer__values_postgres_cannot_hold_do_not_block_the_batch(sink_d
 
     rows = await query(
         dsn,
-        "SELECT message, details::text FROM integration_monitor.organization_status"
+        "SELECT message, details FROM integration_monitor.organization_status"
         " ORDER BY organization_id",
     )
     assert rows == [
-        ("badbyte", json.dumps({"seen": "2025-01-01 00:00:00+00:00"})),
-        ("fine", json.dumps({"note": "nulinside"})),
+        (
+            "badbyte ? here",
+            {
+                "seen": "2025-01-01 00:00:00+00:00",
+                "ratio": "nan",
+                "('a', 'tuple')": "key",
+                "half": "pair?",
+                "nul": "inside",
+                "emoji": "\U0001f600",
+            },
+        ),
+        ("fine", {"note": "café"}),
     ]
     assert writer.metrics.errors._value.get() == 0
 
