@@ -20,7 +20,7 @@ SPEC_METRICS = frozenset(
         "integration_check_retries_total",
         # Shards (section 8.7), exported by every replica, sharded or not.
         "integration_monitor_shard_info",
-        "integration_monitor_shard_count",
+        "integration_monitor_shards",
         # The platform's WhatsApp phone numbers (section 11).
         "integration_whatsapp_phone_numbers",
         "integration_whatsapp_phone_numbers_sendable",
@@ -57,22 +57,26 @@ FLEET_METRICS = frozenset(
     }
 )
 SPEC_HISTOGRAMS = frozenset(
-    {
-        "integration_check_duration_seconds",
-        "integration_monitor_cycle_duration_seconds",
-        "integration_organization_check_duration_seconds",
-    }
+    {"integration_check_duration_seconds", "integration_monitor_cycle_duration_seconds"}
 )
+FLEET_HISTOGRAMS = frozenset({"integration_organization_check_duration_seconds"})
 # Written by Prometheus itself for every scrape target.
 PROMETHEUS_METRICS = frozenset({"up"})
 
 
+def _histogram_series(histograms: frozenset[str]) -> frozenset[str]:
+    return frozenset(f"{name}{end}" for name in histograms for end in ("_bucket", "_sum", "_count"))
+
+
+def fleet_series_names() -> frozenset[str]:
+    """The series only a daemon in fleet mode exports."""
+    return FLEET_METRICS | _histogram_series(FLEET_HISTOGRAMS)
+
+
 def known_series_names(recording_rules: set[str]) -> frozenset[str]:
     """Every series name a query may read: the spec's, Prometheus's and the recorded ones."""
-    histogram_series = {
-        f"{name}{suffix}" for name in SPEC_HISTOGRAMS for suffix in ("_bucket", "_sum", "_count")
-    }
-    return SPEC_METRICS | FLEET_METRICS | histogram_series | PROMETHEUS_METRICS | recording_rules
+    platform = SPEC_METRICS | _histogram_series(SPEC_HISTOGRAMS)
+    return platform | fleet_series_names() | PROMETHEUS_METRICS | recording_rules
 
 
 _KEYWORDS = frozenset(

@@ -214,7 +214,7 @@ def test_dashboard__fleet_row_shows_organizations_rounds_budget_source_sink_and_
         "integration_monitor_sink_errors_total",
         "integration_monitor_sink_up",
         "integration_monitor_shard_info",
-        "integration_monitor_shard_count",
+        "integration_monitor_shards",
     } <= names_in(panels_in_row("Fleet"))
 
 

@@ -1,5 +1,6 @@
 """The series the alert rules read, and those their promtool unit tests feed in, are what the
-real daemon exports, with the same label names, from its first scrape on.
+real daemon exports, with the same label names: the platform's from its first scrape on, the
+fleet's from a daemon in fleet mode with the status sink on.
 
 A unit test that feeds a series the daemon does not export proves nothing about production:
 the staleness alert was tested on a timestamp "exported as 0 before the first result" that
@@ -12,12 +13,29 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.fakes.providers import CUSTOMER_PATH, REST_ROOT, TABLE_PATH, WABA_PATH, provider_env
+from tests.fakes.providers import (
+    CUSTOMER_PATH,
+    REST_ROOT,
+    TABLE_PATH,
+    WABA_PATH,
+    graph_error,
+    provider_env,
+    serve_healthy_providers,
+)
 from tests.fakes.server import FakeServer, Reply
-from tests.monitoring.promql_names import PROMETHEUS_METRICS, metric_names, selector_labels
+from tests.fleet.organizations_fake import waba_path
+from tests.monitoring.fleet_stack import fleet_stack_env, migrate, serve_fleet, sink_database
+from tests.monitoring.promql_names import (
+    PROMETHEUS_METRICS,
+    fleet_series_names,
+    known_series_names,
+    metric_names,
+    selector_labels,
+)
 from tests.monitoring.stack_files import load_yaml, recording_rule_names, rule_groups
 from tests.monitoring.stack_files import rule_test_files as promtool_test_files
 from tests.support.daemon import Daemon, running_daemon, wait_for
+from tests.support.postgres import PostgresServer
 
 # Added by Prometheus to every series it scrapes, never by the daemon.
 TARGET_LABELS = frozenset({"job", "instance"})
@@ -39,6 +57,39 @@ def exported_before_first_cycle() -> Iterator[LabelNamesBySeries]:
             yield _label_names(text)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def exported_in_fleet_mode(
+    postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LabelNamesBySeries]:
+    """Series name -> label-name sets of a fleet daemon with the sink on and one organization
+    in error, so that the opt-in per-organization series is there too."""
+    server = FakeServer().start()
+    serve_healthy_providers(server)
+    rows, organizations = serve_fleet(server, tmp_path_factory.mktemp("fleet"))
+    server.route(waba_path(rows[0]), graph_error(190, "Error validating access token"))
+    fast = {"MONITOR_ORGANIZATION_INTERVAL_SECONDS": "2", "MONITOR_CHECK_TIMEOUT_SECONDS": "1"}
+    try:
+        with sink_database(postgres) as dsn:
+            env = fleet_stack_env(server, organizations, dsn, **fast)
+            migrate(env)
+            with running_daemon(env) as daemon:
+                yield _label_names(wait_for(lambda: _with_organization_error(daemon), 20))
+    finally:
+        server.stop()
+
+
+def _with_organization_error(daemon: Daemon) -> str | None:
+    text = _metrics_text(daemon)
+    return text if text and "\nintegration_organization_error{" in text else None
+
+
+def _exported(
+    name: str, platform: LabelNamesBySeries, fleet: LabelNamesBySeries
+) -> set[frozenset[str]] | None:
+    """The label sets `name` is exported with, by the daemon in the mode that exports it."""
+    return (fleet if name in fleet_series_names() else platform).get(name)
 
 
 def _metrics_text(daemon: Daemon) -> str | None:
@@ -84,24 +135,47 @@ def _rule_ids() -> list[str]:
 
 @pytest.mark.parametrize("series", sorted(set(_input_series())), ids=str)
 def test_promtool_input_series__exist_on_the_daemon_from_its_first_scrape(
-    exported_before_first_cycle: LabelNamesBySeries, series: str
+    exported_before_first_cycle: LabelNamesBySeries,
+    exported_in_fleet_mode: LabelNamesBySeries,
+    series: str,
 ) -> None:
     """Every series a rule unit test feeds in is one the daemon exports, with those labels."""
     [(name, labels)] = selector_labels(series)
     if not _from_the_daemon(name):
         return
-    assert name in exported_before_first_cycle, f"{name} is not on /metrics before a result"
-    assert labels - TARGET_LABELS in exported_before_first_cycle[name]
+    exported = _exported(name, exported_before_first_cycle, exported_in_fleet_mode)
+    assert exported, f"{name} is not on /metrics (platform: before a result; fleet: running)"
+    assert labels - TARGET_LABELS in exported
 
 
 @pytest.mark.parametrize("expr", _rule_expressions(), ids=_rule_ids())
 def test_rule_expression__reads_series_the_daemon_exports_from_its_first_scrape(
-    exported_before_first_cycle: LabelNamesBySeries, expr: str
+    exported_before_first_cycle: LabelNamesBySeries,
+    exported_in_fleet_mode: LabelNamesBySeries,
+    expr: str,
 ) -> None:
-    """Every metric a rule reads is on /metrics before any result, with the labels it matches."""
-    names = {name for name in metric_names(expr) if _from_the_daemon(name)}
-    assert names - set(exported_before_first_cycle) == set()
+    """Every metric a rule reads is on /metrics with the labels it matches: the platform's
+    before any result, the fleet's on a fleet daemon with the sink on."""
+    for name in {name for name in metric_names(expr) if _from_the_daemon(name)}:
+        assert _exported(name, exported_before_first_cycle, exported_in_fleet_mode), name
     for name, labels in selector_labels(expr):
         if _from_the_daemon(name):
-            exported = exported_before_first_cycle[name]
+            exported = _exported(name, exported_before_first_cycle, exported_in_fleet_mode)
+            assert exported is not None, name
             assert any(labels - TARGET_LABELS <= each for each in exported), (name, labels)
+
+
+def test_known_metric_names__are_all_exported_by_the_daemon(
+    exported_before_first_cycle: LabelNamesBySeries,
+    exported_in_fleet_mode: LabelNamesBySeries,
+) -> None:
+    """The names rules and dashboard may read are the daemon's: a renamed metric fails here.
+    (A platform series may appear only after a result: the fleet daemon has results.)"""
+    fleet_only = fleet_series_names()
+    missing = {
+        name
+        for name in known_series_names(set()) - PROMETHEUS_METRICS
+        if name not in exported_in_fleet_mode
+        and (name in fleet_only or name not in exported_before_first_cycle)
+    }
+    assert missing == set()
