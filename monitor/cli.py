@@ -48,9 +48,15 @@ def parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="check one organization of the organization source (fleet mode) instead",
     )
-    commands.add_parser(
+    migrate = commands.add_parser(
         "migrate",
         help="create or upgrade the status sink's tables (MONITOR_STATUS_SINK_URL or DATABASE_URL)",
+    )
+    migrate.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="exit 0 when the database cannot be reached (say so on stderr): before a shard"
+        " starts, a sink that is down must not keep the checks from running",
     )
     return top
 
@@ -73,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "run":
         return run_daemon(settings)
     if args.command == "migrate":
-        return run_migrate_command(settings)
+        return run_migrate_command(settings, keep_going=args.keep_going)
     if args.organization is not None:
         return run_organization_check(
             settings, args.organization, as_json=args.json, out=sys.stdout
@@ -81,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_check(settings, as_json=args.json, out=sys.stdout)
 
 
-def run_migrate_command(settings: Settings) -> int:
+def run_migrate_command(settings: Settings, *, keep_going: bool) -> int:
     """`migrate`: 2 without a database to migrate, else the migration's exit code."""
     from monitor.sink.command import (  # noqa: PLC0415 - only this command needs it
         run_migrate,
@@ -92,7 +98,7 @@ def run_migrate_command(settings: Settings) -> int:
     if problems:
         print_problems(problems, sys.stderr)
         return EXIT_RUN_BAD_CONFIG
-    return run_migrate(settings, sys.stdout, sys.stderr)
+    return run_migrate(settings, sys.stdout, sys.stderr, keep_going=keep_going)
 
 
 def require_readable_organization_file(settings: Settings) -> None:

@@ -34,8 +34,9 @@ def sink_problems(settings: Settings) -> list[str]:
     return []
 
 
-def run_migrate(settings: Settings, out: TextIO, err: TextIO) -> int:
-    """Migrate, say what was done; 0 on success, 1 when the database failed."""
+def run_migrate(settings: Settings, out: TextIO, err: TextIO, *, keep_going: bool = False) -> int:
+    """Migrate, say what was done; 0 on success, 1 when the database failed (0 with
+    `keep_going`: the daemon then says `sink.schema_not_ready` until a migration succeeds)."""
     dsn = sink_dsn(settings)
     assert dsn is not None  # noqa: S101 - sink_problems() was checked first
     warn_if_unencrypted(dsn)
@@ -44,6 +45,9 @@ def run_migrate(settings: Settings, out: TextIO, err: TextIO) -> int:
     except (psycopg.Error, OSError, TimeoutError) as exc:
         said = plain_error(exc, Redactor(settings.secret_values()))
         err.write(f"integration-monitor: migrate failed: {said}\n")
+        if keep_going:
+            err.write("integration-monitor: going on without it (--keep-going)\n")
+            return 0
         return 1
     out.write(describe(report))
     return 0

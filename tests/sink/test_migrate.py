@@ -117,6 +117,18 @@ def test_migrate__database_failure_exits_1_without_the_password(
     assert PASSWORD not in done.stderr + done.stdout
 
 
+def test_migrate__keep_going_lets_a_shard_start_while_the_database_is_down() -> None:
+    """Before a shard starts: the failure is said, and the exit is 0 so the checks can run."""
+    dsn = f"postgresql://monitor:Canary-Sink-Password-51@127.0.0.1:{free_port()}/monitor"
+
+    done = run_cli("migrate", "--keep-going", env={"MONITOR_STATUS_SINK_URL": dsn})
+
+    assert done.returncode == 0
+    assert done.stderr.startswith("integration-monitor: migrate failed: ")
+    assert "going on without it (--keep-going)" in done.stderr
+    assert "Canary-Sink-Password-51" not in done.stderr
+
+
 def test_migrate__without_a_database_is_bad_configuration() -> None:
     """Neither MONITOR_STATUS_SINK_URL nor DATABASE_URL: exit 2, saying which to set."""
     done = run_cli("migrate", env={})
