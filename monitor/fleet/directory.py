@@ -64,6 +64,7 @@ class OrganizationDirectory:
         self._owns = owns
         self._by_id: dict[str, Organization] = {}
         self._ids: list[str] = []  # sorted, for ordered iteration and cursors
+        self._source_ids: frozenset[str] = frozenset()  # every shard's, for "ask shard k"
         self._lock = asyncio.Lock()
         self.up = False
         self.last_success: float | None = None
@@ -109,6 +110,7 @@ class OrganizationDirectory:
         )
         # Whole new objects: a reader iterating the old list is not disturbed.
         self._by_id, self._ids = new, sorted(new)
+        self._source_ids = change.source_ids
         self.up, self.last_success = True, self._clock()
         self.invalid_rows = len(parsed.problems)
         return change
@@ -116,6 +118,10 @@ class OrganizationDirectory:
     def get(self, organization_id: str) -> Organization | None:
         """The organization with this id, if it is in the list."""
         return self._by_id.get(organization_id)
+
+    def in_source(self, organization_id: str) -> bool:
+        """Whether the source lists the organization, whichever shard checks it."""
+        return organization_id in self._source_ids
 
     def __contains__(self, organization_id: object) -> bool:
         return organization_id in self._by_id

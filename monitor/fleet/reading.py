@@ -30,7 +30,7 @@ class FleetReader:
         """The shard that checks the organization, when it is another replica."""
         assignment = self._assignment
         owner = assignment.owner_of(organization)
-        if owner == assignment.shard.index:
+        if owner == assignment.shard.index or not self._fleet.directory.in_source(organization):
             return None
         return Shard(owner, assignment.shard.count)
 

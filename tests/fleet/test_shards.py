@@ -138,6 +138,10 @@ def test_daemon__checks_only_its_own_and_points_at_the_owner(
         assert elsewhere.json() == {"error": "organization belongs to shard 0/2", "shard": 0}
         refresh = daemon.post(f"/api/organizations/{theirs[0]}/integrations/refresh")
         assert refresh.status_code == 421
+        nowhere = [f"ghost-{n}" for n in range(20)]  # in no shard's source, whatever the hash
+        for ghost in nowhere:
+            answer = daemon.get(f"/api/organizations/{ghost}/integrations/status")
+            assert (answer.status_code, answer.json()) == (404, {"error": "unknown organization"})
         assert daemon.get(f"/api/organizations/{mine[0]}/integrations/status").status_code == 200
 
         by_id = {r["id"]: r for r in rows}
