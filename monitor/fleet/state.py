@@ -51,7 +51,10 @@ class _IntegrationTable:
     def put(self, organization: str, entry: Reported, result_at: datetime) -> Reported | None:
         before = self.drop(organization)
         self.entries[organization] = entry
-        self.last_result_at[organization] = result_at
+        # A not_configured result is not checked again until the organization changes: it
+        # must not read as a stalled loop in the oldest result's age.
+        if entry.reported.status is not Status.NOT_CONFIGURED:
+            self.last_result_at[organization] = result_at
         self._count(entry, +1)
         return before
 

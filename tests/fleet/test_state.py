@@ -117,3 +117,12 @@ def test_errors_oldest_first__follows_entering_error_recovery_and_reason_changes
     ]
     state.set_organizations(["a"])
     assert state.error_entries() == 1
+
+
+def test_oldest_result_at__leaves_out_what_is_never_checked_again() -> None:
+    """An organization without a WABA keeps its not_configured result; the age goes by the rest."""
+    state = fleet("a", "b")
+    state.record("a", "whatsapp", CheckResult(Outcome.not_configured("no WABA"), T0, 0.0, 0))
+    assert state.oldest_result_at("whatsapp") is None
+    state.record("b", "whatsapp", ok(T0 + timedelta(seconds=30)))
+    assert state.oldest_result_at("whatsapp") == T0 + timedelta(seconds=30)
