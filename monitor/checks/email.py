@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from monitor.checks.base import (
     InvalidResponse,
     Outcome,
     Reason,
+    Status,
     reason_for_http_status,
 )
 from monitor.checks.transport import (
@@ -88,12 +89,16 @@ class ResendCheck:
 
     def _restricted(self, outcome: Outcome) -> Outcome:
         domain = self._settings.domain
-        if not domain:
+        if not domain or outcome.status is not Status.CONNECTED:
             return outcome
-        return replace(
-            outcome,
-            message=f"{outcome.message}; it cannot read the status of {domain}"
-            " (RESEND_DOMAIN needs a full-access key)",
+        # The operator asked for the domain to be verified: a key that cannot tell must not
+        # pass for a verified domain.
+        return Outcome.failed(
+            CheckFailed(
+                Reason.PERMISSION,
+                f"{outcome.message}; it cannot read the status of {domain}"
+                " (RESEND_DOMAIN needs a full-access key)",
+            )
         )
 
 

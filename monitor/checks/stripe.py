@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import stripe
@@ -203,7 +204,7 @@ def webhook_endpoint_outcome(endpoint_id: str, endpoint: Any, account: Outcome) 
     status = status[:_MAX_STATUS_CHARS]
     details = {
         **account.details,
-        "webhook_endpoint": {"id": endpoint_id, "status": status, "url": url},
+        "webhook_endpoint": {"id": endpoint_id, "status": status, "url": _shown_url(url)},
     }
     if status == "disabled":
         raise CheckFailed(
@@ -274,3 +275,11 @@ def stripe_reason(exc: stripe.StripeError) -> Reason:
 def _has_error_body(exc: stripe.StripeError) -> bool:
     body = exc.json_body
     return isinstance(body, Mapping) and isinstance(body.get("error"), Mapping)
+
+
+def _shown_url(url: str) -> str:
+    """The receiver's scheme, host and path: a query string or user info may hold a secret
+    (some platforms sign their webhook URLs), and details are served without a token."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))

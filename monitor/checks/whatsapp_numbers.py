@@ -26,8 +26,6 @@ SENDING_STATUSES = frozenset({"CONNECTED", "FLAGGED"})
 # quality_rating: GREEN, YELLOW, RED, and NA (not rated yet) or UNKNOWN; anything else Meta may
 # send is UNKNOWN too, so the metric's label set stays bounded.
 QUALITIES = ("GREEN", "YELLOW", "RED", "UNKNOWN")
-# Numbers named in one message at most; the rest are counted.
-NAMED_AT_MOST = 5
 _FIRST_VERSION_WITHOUT_TIER = 24
 _VERSION = re.compile(r"^v(\d+)(?:\.\d+)?$")
 
@@ -213,11 +211,8 @@ def _risk(number: PhoneNumber) -> str:
 
 
 def named(items: Iterable[str]) -> str:
-    """Up to NAMED_AT_MOST items, then how many more."""
-    listed = list(items)
-    shown = ", ".join(listed[:NAMED_AT_MOST])
-    rest = len(listed) - NAMED_AT_MOST
-    return f"{shown} and {rest} more" if rest > 0 else shown
+    """Every item: an operator acts on each number, and one page holds at most PAGE_SIZE."""
+    return ", ".join(items)
 
 
 # --- for the metrics ----------------------------------------------------------------------

@@ -117,16 +117,17 @@ async def test_sending_domain__name_matched_without_case(fake_server: FakeServer
     assert outcome.status is Status.CONNECTED
 
 
-async def test_sending_domain__restricted_key_says_it_cannot_tell(fake_server: FakeServer) -> None:
-    """A sending-only key cannot list domains: still connected, but the message says the
-    domain's status could not be read, so nobody takes it for verified."""
+async def test_sending_domain__restricted_key_cannot_tell(fake_server: FakeServer) -> None:
+    """A sending-only key cannot list domains: with RESEND_DOMAIN set that is a permission
+    error saying the domain's status could not be read, so nobody takes it for verified."""
     refusal = resend_error(
         401, "restricted_api_key", "This API key is restricted to only send emails"
     )
 
     outcome = await domain_check(fake_server, refusal).run()
 
-    assert outcome.status is Status.CONNECTED
+    assert outcome.status is Status.ERROR
+    assert outcome.reason is Reason.PERMISSION
     assert f"cannot read the status of {SENDING_DOMAIN}" in outcome.message
     assert "full-access key" in outcome.message
 

@@ -66,6 +66,18 @@ async def test_webhook_endpoint__enabled(fake_server: FakeServer) -> None:
     assert f"webhook endpoint {ENDPOINT_ID} is enabled" in outcome.message
 
 
+async def test_webhook_endpoint__url_shown_without_query_or_user_info(
+    fake_server: FakeServer,
+) -> None:
+    """A signed receiver URL keeps its secret: details are served to anyone without a token."""
+    signed = "https://hook-user:hook-pass@platform.example.com:8443/stripe/events?token=s3cr3t"
+    outcome = await endpoint_check(fake_server, webhook_endpoint(url=signed)).run()
+
+    assert outcome.details is not None
+    shown = outcome.details["webhook_endpoint"]["url"]
+    assert shown == "https://platform.example.com:8443/stripe/events"
+
+
 async def test_webhook_endpoint__request_shape(fake_server: FakeServer) -> None:
     """The customer, then the endpoint: one GET each, both with the secret key as a Bearer."""
     await endpoint_check(fake_server).run()

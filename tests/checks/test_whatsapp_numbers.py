@@ -104,7 +104,7 @@ async def test_numbers__only_number_cannot_send(fake_server: FakeServer, status:
 
 
 async def test_numbers__none_can_send_names_each(fake_server: FakeServer) -> None:
-    """With several numbers and none sending, each is named with its status (five at most)."""
+    """With several numbers and none sending, each is named with its status."""
     statuses = ["BANNED", "PENDING", "RESTRICTED", "DISCONNECTED", "DELETED", "MIGRATED", "BANNED"]
     serve_numbers(fake_server, *(phone_number(n, status=s) for n, s in enumerate(statuses)))
 
@@ -112,7 +112,9 @@ async def test_numbers__none_can_send_names_each(fake_server: FakeServer) -> Non
 
     assert failure.reason is Reason.BLOCKED
     assert "+1 555-010-0000 is BANNED, +1 555-010-0001 is PENDING" in failure.message
-    assert "+1 555-010-0004 is DELETED and 2 more" in failure.message
+    assert "+1 555-010-0004 is DELETED, +1 555-010-0005 is MIGRATED, +1 555-010-0006 is BANNED" in (
+        failure.message
+    )
     assert len(failure.details["phone_numbers"]) == 7
 
 
