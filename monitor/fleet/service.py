@@ -172,7 +172,7 @@ class FleetService:
             raise
         self._apply(change)
         if self.sink is not None:
-            self.sink.keep_only(change.source_ids, loaded_at)
+            self.sink.keep_only(change.source_ids, loaded_at, frozenset(self.integrations))
         return change
 
     # --- applying a load -------------------------------------------------------------------

@@ -60,6 +60,9 @@ class Removal:
 
     known_ids: frozenset[str]
     loaded_at: float
+    # The integrations checked per organization; rows of others (one dropped from
+    # MONITOR_INTEGRATIONS) go too. None keeps every integration's rows.
+    integrations: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,14 @@ class StatusSink(Protocol):
         """A change of an organization's reported status, as logged."""
         ...
 
-    def keep_only(self, organization_ids: frozenset[str], loaded_at: float) -> None:
-        """After a load: every organization the source holds, all shards' (wall clock time)."""
+    def keep_only(
+        self,
+        organization_ids: frozenset[str],
+        loaded_at: float,
+        integrations: frozenset[str] | None = None,
+    ) -> None:
+        """After a load: every organization the source holds, all shards' (wall clock time),
+        and the integrations checked per organization."""
         ...
 
     def start(self) -> None:

@@ -52,8 +52,10 @@ FROM unnest(%(organization_id)b::text[], %(integration)b::text[], %(previous)b::
 DELETE_REMOVED = """
 DELETE FROM integration_monitor.organization_status AS status_row
 WHERE status_row.updated_at < %(loaded_at)s
-  AND NOT EXISTS (SELECT 1 FROM unnest(%(known_ids)b::text[]) AS known(id)
-                  WHERE known.id = status_row.organization_id)
+  AND (NOT EXISTS (SELECT 1 FROM unnest(%(known_ids)b::text[]) AS known(id)
+                   WHERE known.id = status_row.organization_id)
+       OR (%(integrations)b::text[] IS NOT NULL
+           AND NOT status_row.integration = ANY(%(integrations)b::text[])))
 """
 
 # SKIP LOCKED: shards deleting at the same moment take different rows instead of waiting.
@@ -145,7 +147,13 @@ async def delete_removed(conn: AsyncConnection[Any], removal: Removal) -> int:
     """Delete the rows of organizations the source no longer holds; how many went."""
     cursor = await conn.execute(
         DELETE_REMOVED,
-        {"known_ids": sorted(removal.known_ids), "loaded_at": _timestamp(removal.loaded_at)},
+        {
+            "known_ids": sorted(removal.known_ids),
+            "loaded_at": _timestamp(removal.loaded_at),
+            "integrations": sorted(removal.integrations)
+            if removal.integrations is not None
+            else None,
+        },
     )
     return max(cursor.rowcount, 0)
 

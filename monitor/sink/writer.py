@@ -137,9 +137,15 @@ class StatusSinkWriter:
         )
         self._wake_if_full()
 
-    def keep_only(self, organization_ids: frozenset[str], loaded_at: float) -> None:
-        """After a load: rows of organizations not in `organization_ids` are deleted."""
-        self._buffer.keep_only(Removal(organization_ids, loaded_at))
+    def keep_only(
+        self,
+        organization_ids: frozenset[str],
+        loaded_at: float,
+        integrations: frozenset[str] | None = None,
+    ) -> None:
+        """After a load: rows of organizations not in `organization_ids`, and of integrations
+        not in `integrations`, are deleted."""
+        self._buffer.keep_only(Removal(organization_ids, loaded_at, integrations))
         self._wake.set()
 
     def pending_rows(self) -> int:

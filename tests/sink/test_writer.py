@@ -154,6 +154,31 @@ async def test_writer__rows_of_removed_organizations_deleted(sink_dsn: str) -> N
     assert [e["rows"] for e in events if e["event"] == "sink.organizations_removed"] == [2]
 
 
+async def test_writer__rows_of_an_integration_no_longer_checked_are_deleted(
+    sink_dsn: str,
+) -> None:
+    """Stripe dropped from MONITOR_INTEGRATIONS: its rows do not stay behind, frozen."""
+    dsn = await migrated(sink_dsn)
+    writer = make_writer(dsn)
+    for organization in ("org-1", "org-2"):
+        writer.record_status(organization, "whatsapp", connected())
+        writer.record_status(organization, "stripe", connected())
+    writer.start()
+    await written(writer)
+
+    with capture_logs() as events:
+        writer.keep_only(frozenset({"org-1", "org-2"}), time.time(), frozenset({"whatsapp"}))
+        await wait_until(lambda: any(e["event"] == "sink.organizations_removed" for e in events))
+    await writer.close()
+
+    remaining = await query(
+        dsn,
+        "SELECT organization_id, integration FROM integration_monitor.organization_status"
+        " ORDER BY 1, 2",
+    )
+    assert remaining == [("org-1", "whatsapp"), ("org-2", "whatsapp")]
+
+
 async def test_writer__retention_deletes_old_changes_only(sink_dsn: str) -> None:
     """At start, state changes older than the retention are deleted, in chunks; newer stay."""
     dsn = await migrated(sink_dsn)
