@@ -67,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     bad_config_exit = EXIT_RUN_BAD_CONFIG if args.command in ("run", "migrate") else EXIT_UNKNOWN
     try:
         settings = load_settings()
-        require_readable_organization_file(settings)
+        if args.command != "migrate":  # it needs a database, not the organizations
+            require_readable_organization_file(settings)
     except ConfigError as exc:
         print_problems(exc.problems, sys.stderr)
         return bad_config_exit

@@ -63,6 +63,21 @@ def test_migrate__creates_the_tables_then_changes_nothing(sink_dsn: str) -> None
     assert versions(sink_dsn) == applied
 
 
+def test_migrate__runs_without_the_organization_file(sink_dsn: str) -> None:
+    """A shard's init container has the daemon's variables but not its mounted file."""
+    env = {
+        "MONITOR_STATUS_SINK_URL": sink_dsn,
+        "MONITOR_STATUS_SINK": "postgres",
+        "MONITOR_ORGANIZATIONS_FILE": "/nonexistent/organizations.yaml",
+        "MONITOR_HOST": "127.0.0.1",
+    }
+
+    done = run_cli("migrate", env=env)
+
+    assert done.returncode == 0, done.stderr
+    assert "now at version 2" in done.stdout
+
+
 async def test_migrate__upgrades_an_older_schema_keeping_its_rows(sink_dsn: str) -> None:
     """A database an older release migrated gets only the steps it lacks; its rows stay."""
     async with await psycopg.AsyncConnection.connect(sink_dsn) as conn:
