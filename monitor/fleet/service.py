@@ -173,7 +173,17 @@ class FleetService:
         self._apply(change)
         if self.sink is not None:
             self.sink.keep_only(change.source_ids, loaded_at, frozenset(self.integrations))
+            self._rewrite_unchecked(self.sink)
         return change
+
+    def _rewrite_unchecked(self, sink: StatusSink) -> None:
+        # A not_configured entry is never checked again: written anew after each load, its row
+        # stays fresh and comes back should a shard on an older list have deleted it.
+        for (organization_id, integration), (_, built) in self._built.items():
+            if isinstance(built, Outcome):
+                reported = self.state.reported(organization_id, integration)
+                if reported is not None:
+                    sink.record_status(organization_id, integration, reported)
 
     # --- applying a load -------------------------------------------------------------------
 

@@ -135,6 +135,27 @@ def test_sink__removed_organizations_rows_disappear_after_a_reload(
         )
 
 
+def test_sink__rows_never_checked_again_are_written_anew_at_each_reload(
+    fake_server: FakeServer, tmp_path: Path, migrated_dsn: str
+) -> None:
+    """A not_configured row lost (a shard on an older list deleted it) comes back at the next
+    reload, and its updated_at moves on, so a freshness test does not take it for stopped."""
+    serve_fleet(fake_server, ROWS)
+    orgs = write_organizations(tmp_path / "orgs.yaml", ROWS)
+    key = ("org-0002", "stripe")
+    with running_daemon(sink_env(fake_server, orgs, migrated_dsn)) as daemon:
+        wait_for(lambda: len(statuses(migrated_dsn)) == 6, what="a row per key")
+        with psycopg.connect(migrated_dsn) as conn:
+            conn.execute(
+                "DELETE FROM integration_monitor.organization_status"
+                " WHERE organization_id = %s AND integration = %s",
+                key,
+            )
+        daemon.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: key in statuses(migrated_dsn), what="the not_configured row back")
+        assert statuses(migrated_dsn)[key][0] == "not_configured"
+
+
 @pytest.fixture
 def proxy(postgres: PostgresServer) -> Iterator[InspectingProxy]:
     """A proxy in front of the session's PostgreSQL, to cut the database off."""
