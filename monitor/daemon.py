@@ -25,7 +25,7 @@ from monitor.page import PageConfig
 from monitor.redaction import Redactor
 from monitor.runner import Runner
 from monitor.service import Monitor
-from monitor.sink.build import build_status_sink
+from monitor.sink.protocol import StatusSink
 from monitor.store import SnapshotStore
 from monitor.targets import build_targets
 from monitor.web import create_app
@@ -108,6 +108,17 @@ def run_daemon(settings: Settings) -> int:
         return asyncio.run(_serve(settings, sock))
 
 
+def _status_sink(
+    settings: Settings, registry: CollectorRegistry, shards: ShardAssignment
+) -> StatusSink | None:
+    if settings.monitor_status_sink != "postgres":
+        return None
+    # Imported here: a daemon without a sink does not carry the writer and its SQL in memory.
+    from monitor.sink.build import build_status_sink  # noqa: PLC0415
+
+    return build_status_sink(settings, registry, str(shards.shard))
+
+
 async def _serve(settings: Settings, sock: socket.socket) -> int:
     registry = CollectorRegistry()
     shards = ShardAssignment(settings.shard)
@@ -116,11 +127,7 @@ async def _serve(settings: Settings, sock: socket.socket) -> int:
     monitor = build_monitor(settings, registry, providers)
     fleet = lifecycle = None
     if providers is not None:
-        sink = (
-            build_status_sink(settings, registry, str(shards.shard))
-            if settings.monitor_status_sink == "postgres"
-            else None
-        )
+        sink = _status_sink(settings, registry, shards)
         fleet = build_fleet(
             settings, registry, providers, lambda: monitor.snapshot, monitor.history, sink
         )
