@@ -60,6 +60,22 @@ SPEC_HISTOGRAMS = frozenset(
     {"integration_check_duration_seconds", "integration_monitor_cycle_duration_seconds"}
 )
 FLEET_HISTOGRAMS = frozenset({"integration_organization_check_duration_seconds"})
+# Gauges every replica of a sharded deployment reports for itself, with the same value on
+# each: every shard reads the whole organization source, runs with the same settings and
+# checks the platform's own phone numbers. Summed over the shards they read n times too much.
+REPLICA_COPIES = frozenset(
+    {
+        "integration_monitor_interval_seconds",
+        "integration_monitor_shards",
+        "integration_organization_interval_seconds",
+        "integration_organization_source_up",
+        "integration_organization_source_last_success_timestamp_seconds",
+        "integration_organization_source_invalid_rows",
+        "integration_organization_source_reload_seconds",
+        "integration_whatsapp_phone_numbers",
+        "integration_whatsapp_phone_numbers_sendable",
+    }
+)
 # Written by Prometheus itself for every scrape target.
 PROMETHEUS_METRICS = frozenset({"up"})
 
@@ -120,3 +136,16 @@ def selector_labels(expr: str) -> list[tuple[str, frozenset[str]]]:
         without_values = _NOT_NAMES[1].sub("", matchers)
         selectors.append((name, frozenset(_MATCHER_LABEL.findall(without_values))))
     return selectors
+
+
+_SUM = re.compile(r"\bsum\b\s*(?:by\s*\(([^()]*)\))?")
+
+
+def adds_up_replicas(expr: str) -> bool:
+    """Whether a `sum` of the expression adds series of different replicas together: every
+    sum but one `by` a list that keeps `instance`."""
+    expr = _NOT_NAMES[0].sub(" ", expr)
+    return any(
+        by is None or "instance" not in {label.strip() for label in by.split(",")}
+        for by in (match.group(1) for match in _SUM.finditer(expr))
+    )

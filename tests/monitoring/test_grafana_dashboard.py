@@ -19,7 +19,12 @@ from tests.monitoring.grafana_dashboard import (
     queries,
     variables_used,
 )
-from tests.monitoring.promql_names import known_series_names, metric_names
+from tests.monitoring.promql_names import (
+    REPLICA_COPIES,
+    adds_up_replicas,
+    known_series_names,
+    metric_names,
+)
 from tests.monitoring.stack_binaries import assert_tool_succeeds
 from tests.monitoring.stack_files import (
     DASHBOARD,
@@ -249,3 +254,88 @@ def test_dashboard_panel__lists_every_reason(panel: dict[str, Any]) -> None:
     """A panel that explains the reasons names every one of them, misconfigured included."""
     listed = panel["description"].partition("Reasons:")[2]
     assert [reason.value for reason in Reason if reason.value not in listed] == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [query for query in QUERIES if metric_names(query.expr) & REPLICA_COPIES],
+    ids=lambda query: query.where,
+)
+def test_dashboard_query__never_adds_up_what_every_replica_reports_alike(query: Any) -> None:
+    """A gauge each shard reports for itself (the source's invalid rows, its intervals) reads
+    the same with 3 shards as with 1."""
+    assert not adds_up_replicas(query.expr), query.expr
+
+
+def panel_query(title: str, ref_id: str) -> str:
+    """One panel target's PromQL, over every instance of the job."""
+    [expr] = [
+        target["expr"]
+        for panel in DATA_PANELS
+        if panel["title"] == title
+        for target in panel["targets"]
+        if target["refId"] == ref_id
+    ]
+    return fill_variables(expr, SAMPLE_VARIABLES | {"instance": ".+"})
+
+
+def three_replicas(series: str, values: str = "1+0x5", **labels: str) -> list[dict[str, str]]:
+    """The same series as three replicas of one deployment export it."""
+    extra = "".join(f',{name}="{value}"' for name, value in labels.items())
+    return [
+        {
+            "series": f'{series}{{job="integration-monitor",instance="monitor-{n}:9477"{extra}}}',
+            "values": values,
+        }
+        for n in range(3)
+    ]
+
+
+def assert_panel_values(
+    tmp_path: Path, series: list[dict[str, str]], expected: dict[tuple[str, str], float]
+) -> None:
+    """Feed `series` to promtool and check each panel target's value at 5 minutes."""
+    cases = [
+        {"expr": panel_query(*target), "eval_time": "5m", "exp_samples": [{"value": value}]}
+        for target, value in expected.items()
+    ]
+    test = {"interval": "1m", "input_series": series, "promql_expr_test": cases}
+    path = tmp_path / "panels.test.yml"
+    path.write_text(yaml.safe_dump({"rule_files": [], "tests": [test]}))
+    assert_tool_succeeds("promtool", "test", "rules", str(path))
+
+
+def test_dashboard__three_shards_show_the_source_and_the_platform_once(tmp_path: Path) -> None:
+    """Every shard parses the whole source and checks every platform integration: with 3
+    shards, 4 invalid rows read 4 and stripe in error counts as one integration."""
+    series = (
+        three_replicas("integration_organization_source_invalid_rows", "4+0x5")
+        + three_replicas("integration_status", integration="stripe", status="error")
+        + three_replicas("integration_status", "0+0x5", integration="email", status="error")
+    )
+    assert_panel_values(
+        tmp_path,
+        series,
+        {("Organization source", "C"): 4, ("Integrations in error", "A"): 1},
+    )
+
+
+@pytest.mark.parametrize("shard_label", ["shard", "exported_shard"])
+def test_dashboard__counts_distinct_shards_whatever_the_target_labels(
+    tmp_path: Path, shard_label: str
+) -> None:
+    """3 replicas of 3 shards read 3 running, also where a target label named `shard` made
+    Prometheus rename the daemon's own to `exported_shard`."""
+    series = [
+        {
+            "series": (
+                f'integration_monitor_shard_info{{job="integration-monitor",'
+                f'instance="monitor-{n}:9477",{shard_label}="{n}",shards="3"'
+                + (',shard="all"' if shard_label == "exported_shard" else "")
+                + "}"
+            ),
+            "values": "1+0x5",
+        }
+        for n in range(3)
+    ]
+    assert_panel_values(tmp_path, series, {("Shards running", "A"): 3, ("Shards running", "C"): 3})

@@ -6,7 +6,12 @@ from typing import Any
 import pytest
 
 from monitor.checks.base import Reason
-from tests.monitoring.promql_names import known_series_names, metric_names
+from tests.monitoring.promql_names import (
+    REPLICA_COPIES,
+    adds_up_replicas,
+    known_series_names,
+    metric_names,
+)
 from tests.monitoring.stack_files import (
     ALERTS_RUNBOOK,
     MONITORING_STACK_DOC,
@@ -204,6 +209,29 @@ def test_alert_rule__annotation_queries_read_only_known_metrics(rule: dict[str, 
     texts = "\n".join(rule["annotations"].values())
     names = {name for query in ANNOTATION_QUERY.findall(texts) for name in metric_names(query)}
     assert names - known_series_names(recording_rule_names()) == set()
+
+
+def rule_queries() -> list[tuple[str, str]]:
+    """(rule name, PromQL) of every rule expression and every query in an annotation."""
+    found = []
+    for group in rule_groups():
+        for rule in group["rules"]:
+            name = rule.get("alert") or rule["record"]
+            found.append((name, rule["expr"]))
+            texts = "\n".join(rule.get("annotations", {}).values())
+            found += [(name, query) for query in ANNOTATION_QUERY.findall(texts)]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("name", "query"),
+    [(name, query) for name, query in rule_queries() if metric_names(query) & REPLICA_COPIES],
+    ids=lambda value: value if re.fullmatch(r"\w+", value) else "",
+)
+def test_rule_query__never_adds_up_what_every_replica_reports_alike(name: str, query: str) -> None:
+    """A gauge each shard reports for itself (its intervals, the source it reads whole) reads
+    the same with 3 shards as with 1."""
+    assert not adds_up_replicas(query), (name, query)
 
 
 def test_recording_rules__read_only_spec_metrics() -> None:

@@ -1,6 +1,6 @@
 """The metric-name scanner the dashboard and rule tests rely on."""
 
-from tests.monitoring.promql_names import known_series_names, metric_names
+from tests.monitoring.promql_names import adds_up_replicas, known_series_names, metric_names
 
 
 def test_metric_names__ignore_functions_labels_and_keywords() -> None:
@@ -40,3 +40,12 @@ def test_known_series_names__include_histogram_series_but_not_bare_histograms() 
     assert "integration_check_duration_seconds_bucket" in known
     assert "integration_check_duration_seconds" not in known
     assert {"up", "integration:x:y", "integration_status"} <= known
+
+
+def test_adds_up_replicas__only_a_sum_that_keeps_instance_stays_per_replica() -> None:
+    """`sum by (job, instance)` adds one replica's series; any other sum adds replicas."""
+    assert not adds_up_replicas("sum by (job, instance) (integration_whatsapp_phone_numbers) > 0")
+    assert not adds_up_replicas("max(integration_organization_source_invalid_rows)  # no sum")
+    assert adds_up_replicas("sum(integration_organization_source_invalid_rows)")
+    assert adds_up_replicas("sum by (job) (integration_monitor_shards)")
+    assert adds_up_replicas("sum without (instance) (integration_monitor_shards)")
