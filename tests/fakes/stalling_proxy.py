@@ -12,10 +12,10 @@ import contextlib
 import socket
 import struct
 import threading
-from types import TracebackType
+
+from tests.support.tcp_proxy import CHUNK, LoopbackProxy
 
 READY_FOR_QUERY = b"Z"
-CHUNK = 65536
 
 
 class _ServerStream:
@@ -42,52 +42,20 @@ class _ServerStream:
         return None
 
 
-class StallingProxy:
+class StallingProxy(LoopbackProxy):
     """Forwards to 127.0.0.1:`upstream_port` until the server first says it is ready, then
     swallows everything on that connection. Connect with sslmode and gssencmode disabled:
     the proxy reads the plain protocol."""
 
     def __init__(self, upstream_port: int) -> None:
-        self._upstream_port = upstream_port
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
+        super().__init__(upstream_port)
         self.stalled = threading.Event()  # a session went silent
         self.swallowed = threading.Event()  # and the client sent something into the silence
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._closing = False
 
-    def start(self) -> StallingProxy:
-        """Accept connections in a thread of its own."""
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Close the listener and every connection."""
-        with self._lock:
-            self._closing = True
-            sockets, self._sockets = self._sockets, []
-        for sock in [self._listener, *sockets]:
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-            sock.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self._upstream_port))
-            with self._lock:
-                if self._closing:
-                    client.close()
-                    server.close()
-                    return
-                self._sockets += [client, server]
-            silent = threading.Event()
-            threading.Thread(target=self._to_server, args=(client, server, silent)).start()
-            threading.Thread(target=self._to_client, args=(server, client, silent)).start()
+    def forward(self, client: socket.socket, server: socket.socket) -> None:
+        silent = threading.Event()
+        self.spawn(self._to_server, client, server, silent)
+        self.spawn(self._to_client, server, client, silent)
 
     def _to_server(
         self, client: socket.socket, server: socket.socket, silent: threading.Event
@@ -119,14 +87,3 @@ class StallingProxy:
                 client.sendall(data)
             if not silent.is_set():
                 client.shutdown(socket.SHUT_WR)
-
-    def __enter__(self) -> StallingProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -13,11 +13,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
-import threading
-from types import TracebackType
+
+from tests.support.tcp_proxy import CHUNK, LoopbackProxy, close_sockets
 
 PARSE = b"P"
-CHUNK = 65536
 
 
 class _ClientStream:
@@ -47,62 +46,33 @@ class _ClientStream:
                 names.append(body.split(b"\0", 1)[0].decode())
 
 
-class InspectingProxy:
+class InspectingProxy(LoopbackProxy):
     """Forwards 127.0.0.1:`port` to 127.0.0.1:`upstream_port`, watching Parse messages."""
 
     def __init__(self, upstream_port: int) -> None:
-        self._upstream_port = upstream_port
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self.port: int = self._listener.getsockname()[1]
+        super().__init__(upstream_port)
         self.parses = 0  # every Parse message, named or not
         self.named_statements: list[str] = []
-        self._sockets: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._refusing = False
 
     def dsn(self, upstream_dsn: str) -> str:
         """`upstream_dsn` (a URL on 127.0.0.1) pointed at the proxy, in plain text."""
         head, _, tail = upstream_dsn.rpartition(f":{self._upstream_port}/")
         return f"{head}:{self.port}/{tail}?sslmode=disable&gssencmode=disable"
 
-    def start(self) -> InspectingProxy:
-        """Accept connections in a thread of its own."""
-        threading.Thread(target=self._accept, daemon=True).start()
-        return self
-
     def cut(self) -> None:
         """The database goes away: close every connection, and close new ones at once."""
         with self._lock:
             self._refusing = True
-            sockets, self._sockets = self._sockets, []
-        _close(sockets)
+        self.close_connections()
 
     def restore(self) -> None:
         """The database is back."""
         with self._lock:
             self._refusing = False
 
-    def stop(self) -> None:
-        """Close the listener and every connection."""
-        self.cut()
-        _close([self._listener])
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            with self._lock:
-                refusing = self._refusing
-            if refusing:
-                _close([client])
-                continue
-            server = socket.create_connection(("127.0.0.1", self._upstream_port))
-            with self._lock:
-                self._sockets += [client, server]
-            threading.Thread(target=self._to_server, args=(client, server), daemon=True).start()
-            threading.Thread(target=self._to_client, args=(server, client), daemon=True).start()
+    def forward(self, client: socket.socket, server: socket.socket) -> None:
+        self.spawn(self._to_server, client, server)
+        self.spawn(self._to_client, server, client)
 
     def _to_server(self, client: socket.socket, server: socket.socket) -> None:
         stream = _ClientStream()
@@ -113,28 +83,10 @@ class InspectingProxy:
                     self.parses += len(names)
                     self.named_statements += [name for name in names if name]
                 server.sendall(data)
-        _close([client, server])
+        close_sockets([client, server])
 
     def _to_client(self, server: socket.socket, client: socket.socket) -> None:
         with contextlib.suppress(OSError):
             while data := server.recv(CHUNK):
                 client.sendall(data)
-        _close([client, server])
-
-    def __enter__(self) -> InspectingProxy:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-def _close(sockets: list[socket.socket]) -> None:
-    for sock in sockets:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        sock.close()
+        close_sockets([client, server])
